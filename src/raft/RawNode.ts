@@ -92,15 +92,19 @@ function stepMessage(r: RaftState, m: Message): void {
     if (m.type === "RequestVoteRequest" && !m.leaderTransfer && inLeaderLease(r)) {
       return trace(r, "DropMessage", m) // a live leader exists: do not let this candidate disrupt it
     }
+    // A pre-vote (or a granted answer to one) speaks of a term nobody has entered yet.
     const futureTerm = m.type === "RequestVoteRequest" ? m.preVote : m.type === "RequestVoteResponse" && m.preVote && m.voteGranted
-    if (!futureTerm) {
-      becomeFollower(r, m.term, None)
-      trace(r, "UpdateTerm", m)
-    }
+    if (!futureTerm) updateTerm(r, m)
   } else if (m.term < r.currentTerm && !(m.type === "RequestVoteRequest" && m.preVote)) {
     return trace(r, "DropMessage", m)
   }
   if (!dispatch(r, m)) trace(r, "DropMessage", m)
+}
+
+/** @spec Raft.tla UpdateTerm */
+function updateTerm(r: RaftState, m: Message): void {
+  becomeFollower(r, m.term, None)
+  trace(r, "UpdateTerm", m)
 }
 
 function inLeaderLease(r: RaftState): boolean {
