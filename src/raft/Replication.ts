@@ -197,7 +197,10 @@ export function handleHeartbeatResponse(r: RaftState, m: HeartbeatResponse): voi
   const pr = r.progress.get(m.from)
   if (pr === undefined) return
   pr.recentActive = true
+  // The peer is alive: if our appends to it were lost, make room to send again (a stale
+  // window would otherwise stall replication to it for good).
   pr.probeSent = false
+  if (pr.state === "Replicate" && pr.inflight.length >= r.options.inflightCountMax) pr.inflight.shift()
   const confirmed = recordReadAck(r, m)
   trace(r, "HandleHeartbeatResponse", m)
   if (confirmed > 0) releaseReads(r, confirmed)
