@@ -204,7 +204,10 @@ export function handleHeartbeatResponse(r: RaftState, m: HeartbeatResponse): voi
   const confirmed = recordReadAck(r, m)
   trace(r, "HandleHeartbeatResponse", m)
   if (confirmed > 0) releaseReads(r, confirmed)
-  if (pr.matchIndex < lastIndex(r.log)) sendAppend(r, m.from, false)
+  // Behind: send what follows nextIndex, or else an empty append that probes there. If the
+  // appends in flight were all lost, the peer rejects that probe and replication backs up to
+  // what it holds; without it nothing is ever resent (etcd sends the same on heartbeat acks).
+  if (pr.matchIndex < lastIndex(r.log)) sendAppend(r, m.from, true)
 }
 
 /** @spec Raft.tla SendTimeoutNow */

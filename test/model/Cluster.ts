@@ -171,6 +171,20 @@ export function snapshotData(s: Server, index: LogIndex): Uint8Array {
   return Uint8Array.from(s.applied.slice(0, index))
 }
 
+/**
+ * The application snapshots its state at `index` (<= applied) and the core compacts its log;
+ * the shell makes the compaction durable, so a restart comes back compacted (spec: the
+ * snapshot variables are persistent).
+ */
+export function compactLog(c: ClusterState, id: NodeId, index: LogIndex): void {
+  const s = server(c, id)
+  stepServer(c, id, { type: "CompactLog", index, data: snapshotData(s, index) })
+  const snapshot = s.raft.log.snapshot
+  if (snapshot.meta.index <= s.storage.snapshot.meta.index) return
+  const entries = s.storage.entries.filter((entry) => entry.index > snapshot.meta.index)
+  s.storage = { ...s.storage, snapshot, entries }
+}
+
 /** Crash and restart: everything not in storage is lost. */
 export function restartServer(c: ClusterState, options: ClusterOptions, id: NodeId): void {
   const s = server(c, id)
