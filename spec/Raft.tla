@@ -365,6 +365,12 @@ ClientRequest(i, v) ==
     /\ UNCHANGED <<currentTerm, votedFor, snapshotIndex, snapshotTerm, snapshotConfig,
                    commitIndex, state, leaderId, candidateVars, leaderVars, messages, ghostVars>>
 
+\* Leader i, switching to configuration cfg, forgets the matchIndex of the servers cfg
+\* leaves out: one added back later starts over from 0 (like a fresh member).
+ForgetRemoved(i, cfg) ==
+    matchIndex' = [matchIndex EXCEPT ![i] =
+                      [j \in Server |-> IF j \in Members(cfg) THEN matchIndex[i][j] ELSE 0]]
+
 \* Leader i starts a change to configuration c: through a joint configuration if
 \* the voters change, directly if only learners change.
 ChangeConfig(i, c) ==
@@ -381,20 +387,25 @@ ChangeConfig(i, c) ==
     /\ c.voters /= {}
     /\ c.learners \cap c.voters = {}
     /\ log' = [log EXCEPT ![i] = Append(@, ConfigEntryOf(currentTerm[i], new))]
+    /\ ForgetRemoved(i, new)
     /\ UNCHANGED <<currentTerm, votedFor, snapshotIndex, snapshotTerm, snapshotConfig,
-                   commitIndex, state, leaderId, candidateVars, leaderVars, messages, ghostVars>>
+                   commitIndex, state, leaderId, candidateVars, readRequests, leadTransferee,
+                   messages, ghostVars>>
 
 \* Leader i, whose joint configuration is committed, appends the configuration that leaves it.
 LeaveJoint(i) ==
+    LET new == [voters         |-> config[i].voters,
+                votersOutgoing |-> {},
+                learners       |-> config[i].learners]
+    IN
     /\ state[i] = Leader
     /\ Joint(config[i])
     /\ ~HasUncommittedConfig(i)
-    /\ log' = [log EXCEPT ![i] = Append(@, ConfigEntryOf(currentTerm[i],
-                  [voters         |-> config[i].voters,
-                   votersOutgoing |-> {},
-                   learners       |-> config[i].learners]))]
+    /\ log' = [log EXCEPT ![i] = Append(@, ConfigEntryOf(currentTerm[i], new))]
+    /\ ForgetRemoved(i, new)
     /\ UNCHANGED <<currentTerm, votedFor, snapshotIndex, snapshotTerm, snapshotConfig,
-                   commitIndex, state, leaderId, candidateVars, leaderVars, messages, ghostVars>>
+                   commitIndex, state, leaderId, candidateVars, readRequests, leadTransferee,
+                   messages, ghostVars>>
 
 -----------------------------------------------------------------------------
 (***************************************************************************)
@@ -477,15 +488,19 @@ HandleAppendEntriesResponse(i, m) ==
     /\ UNCHANGED <<persistentVars, state, leaderId, candidateVars, readRequests,
                    leadTransferee, ghostVars>>
 
-\* Leader i commits up to n, an entry of its own term held by a quorum.
-AdvanceCommitIndex(i, n) ==
-    LET done == Len(committedEntries)
-    IN
+\* Leader i may commit up to n: an entry of its own term that a quorum holds.
+CanCommit(i, n) ==
     /\ state[i] = Leader
     /\ commitIndex[i] < n
     /\ n <= LastIndex(i)
     /\ TermAt(i, n) = currentTerm[i]
     /\ Quorum(config[i], {i} \cup {j \in Server : matchIndex[i][j] >= n})
+
+\* Leader i commits up to n, an entry of its own term held by a quorum.
+AdvanceCommitIndex(i, n) ==
+    LET done == Len(committedEntries)
+    IN
+    /\ CanCommit(i, n)
     /\ commitIndex' = [commitIndex EXCEPT ![i] = n]
     \* ghost: the entries committed for the first time, with the term committing them.
     /\ committedEntries' =

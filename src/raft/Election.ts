@@ -84,7 +84,7 @@ export function handleRequestVoteRequest(r: RaftState, m: RequestVoteRequest): v
     voteGranted: grant,
   }
   send(r, response)
-  trace(r, "HandleRequestVoteRequest", m)
+  trace(r, "HandleRequestVoteRequest", m, undefined, response)
 }
 
 function logIsUpToDate(r: RaftState, m: RequestVoteRequest): boolean {

@@ -14,6 +14,7 @@ import type {
   AppendEntriesResponse,
   Entry,
   HeartbeatRequest,
+  HeartbeatResponse,
   InstallSnapshotRequest,
   LogIndex,
 } from "./Types.ts"
@@ -24,7 +25,13 @@ function heardFromLeader(r: RaftState, leader: RaftState["leaderId"]): void {
   r.electionElapsedTicks = 0
 }
 
-function respond(r: RaftState, to: RaftState["id"], success: boolean, matchIndex: LogIndex, hintIndex: LogIndex): void {
+function respond(
+  r: RaftState,
+  to: RaftState["id"],
+  success: boolean,
+  matchIndex: LogIndex,
+  hintIndex: LogIndex,
+): AppendEntriesResponse {
   const response: AppendEntriesResponse = {
     type: "AppendEntriesResponse",
     from: r.id,
@@ -35,15 +42,17 @@ function respond(r: RaftState, to: RaftState["id"], success: boolean, matchIndex
     hintIndex,
   }
   send(r, response)
+  return response
 }
 
 /** @spec Raft.tla HandleAppendEntriesRequest */
 export function handleAppendEntriesRequest(r: RaftState, m: AppendEntriesRequest): void {
   heardFromLeader(r, m.from)
   const zero = 0 as LogIndex
+  let reply: AppendEntriesResponse
   if (m.prevLogIndex < r.log.commitIndex) {
     // Everything up to commitIndex is settled; say so, and let the leader send what follows.
-    respond(r, m.from, true, r.log.commitIndex, zero)
+    reply = respond(r, m.from, true, r.log.commitIndex, zero)
   } else if (m.prevLogIndex <= lastIndex(r.log) && prevEntryMatches(r, m)) {
     mergeEntries(r, m.entries)
     const lastNewIndex = (m.prevLogIndex + m.entries.length) as LogIndex
@@ -51,11 +60,11 @@ export function handleAppendEntriesRequest(r: RaftState, m: AppendEntriesRequest
     // could be a stale suffix from an older term.
     const limit = hasBug(r, "CommitBeyondMatch") ? lastIndex(r.log) : lastNewIndex
     commitTo(r, Math.min(m.commitIndex, limit) as LogIndex)
-    respond(r, m.from, true, lastNewIndex, zero)
+    reply = respond(r, m.from, true, lastNewIndex, zero)
   } else {
-    respond(r, m.from, false, m.prevLogIndex, lastIndex(r.log))
+    reply = respond(r, m.from, false, m.prevLogIndex, lastIndex(r.log))
   }
-  trace(r, "HandleAppendEntriesRequest", m)
+  trace(r, "HandleAppendEntriesRequest", m, undefined, reply)
 }
 
 function prevEntryMatches(r: RaftState, m: AppendEntriesRequest): boolean {
@@ -102,8 +111,15 @@ function commitTo(r: RaftState, index: LogIndex): void {
 export function handleHeartbeatRequest(r: RaftState, m: HeartbeatRequest): void {
   heardFromLeader(r, m.from)
   commitTo(r, Math.min(m.commitIndex, lastIndex(r.log)) as LogIndex)
-  send(r, { type: "HeartbeatResponse", from: r.id, to: m.from, term: r.currentTerm, context: m.context })
-  trace(r, "HandleHeartbeatRequest", m)
+  const reply: HeartbeatResponse = {
+    type: "HeartbeatResponse",
+    from: r.id,
+    to: m.from,
+    term: r.currentTerm,
+    context: m.context,
+  }
+  send(r, reply)
+  trace(r, "HandleHeartbeatRequest", m, undefined, reply)
 }
 
 /** @spec Raft.tla HandleInstallSnapshotRequest */
@@ -111,16 +127,17 @@ export function handleInstallSnapshotRequest(r: RaftState, m: InstallSnapshotReq
   heardFromLeader(r, m.from)
   const meta = m.snapshot.meta
   const zero = 0 as LogIndex
+  let reply: AppendEntriesResponse
   if (meta.index <= r.log.commitIndex && !hasBug(r, "SnapshotDropsCommitted")) {
-    respond(r, m.from, true, r.log.commitIndex, zero)
+    reply = respond(r, m.from, true, r.log.commitIndex, zero)
   } else if (meta.index > r.log.commitIndex && matchTerm(r.log, meta.index, meta.term)) {
     // We already hold the snapshot's last entry: keep the log, just learn the commit.
     commitTo(r, meta.index)
-    respond(r, m.from, true, meta.index, zero)
+    reply = respond(r, m.from, true, meta.index, zero)
   } else {
     restoreSnapshot(r.log, m.snapshot)
     r.snapshotToInstall = m.snapshot
-    respond(r, m.from, true, meta.index, zero)
+    reply = respond(r, m.from, true, meta.index, zero)
   }
-  trace(r, "HandleInstallSnapshotRequest", m)
+  trace(r, "HandleInstallSnapshotRequest", m, undefined, reply)
 }

@@ -258,6 +258,7 @@ export function trace(
   action: SpecAction,
   message?: Message,
   params?: Readonly<Record<string, number>>,
+  reply?: Message,
 ): void {
   const sink = r.options.trace
   if (sink === undefined) return
@@ -266,6 +267,7 @@ export function trace(
     server: r.id,
     message,
     params,
+    reply,
     state: {
       currentTerm: r.currentTerm,
       state: r.role,

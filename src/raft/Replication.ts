@@ -109,7 +109,8 @@ function sendAppendsWhileAllowed(r: RaftState, to: NodeId): void {
 /** @spec Raft.tla HandleAppendEntriesResponse */
 export function handleAppendEntriesResponse(r: RaftState, m: AppendEntriesResponse): void {
   const pr = r.progress.get(m.from)
-  if (pr === undefined) return // not a member any more
+  // Not a member any more: the response is ignored, which the spec calls losing it.
+  if (pr === undefined) return trace(r, "DropMessage", m)
   pr.recentActive = true
   if (!m.success) {
     const movedBack = maybeDecrease(pr, m.matchIndex, m.hintIndex)
@@ -195,7 +196,7 @@ export function broadcastHeartbeat(r: RaftState, context: number): void {
 /** @spec Raft.tla HandleHeartbeatResponse */
 export function handleHeartbeatResponse(r: RaftState, m: HeartbeatResponse): void {
   const pr = r.progress.get(m.from)
-  if (pr === undefined) return
+  if (pr === undefined) return trace(r, "DropMessage", m) // not a member any more: ignored
   pr.recentActive = true
   // The peer is alive: if our appends to it were lost, make room to send again (a stale
   // window would otherwise stall replication to it for good).

@@ -52,5 +52,7 @@ export interface TraceEvent {
   readonly message: Message | undefined
   /** Action parameters the message does not carry (AdvanceCommitIndex n, ReadIndex context, ...). */
   readonly params: Readonly<Record<string, number>> | undefined
+  /** The answer a request handler sent (Handle*Request), so validation checks it at this step. */
+  readonly reply: Message | undefined
   readonly state: TracedState
 }

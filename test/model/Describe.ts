@@ -8,11 +8,12 @@ import type { Bounds } from "./Bounds.ts"
 import type { ModelState } from "./ModelState.ts"
 import { type Counterexample, replay } from "./Explorer.ts"
 
-const configText = (c: Config): string =>
-  c.votersOutgoing.length === 0
-    ? `{${c.voters.join(",")}}${c.learners.length > 0 ? `+L{${c.learners.join(",")}}` : ""}`
-    : `{${c.voters.join(",")}}&{${c.votersOutgoing.join(",")}}` +
-      (c.learners.length > 0 ? `+L{${c.learners.join(",")}}` : "")
+/** Voters, then "&{outgoing}" while joint, then "+L{learners}". */
+function configText(c: Config): string {
+  const joint = c.votersOutgoing.length > 0 ? `&{${c.votersOutgoing.join(",")}}` : ""
+  const learners = c.learners.length > 0 ? `+L{${c.learners.join(",")}}` : ""
+  return `{${c.voters.join(",")}}${joint}${learners}`
+}
 
 export function entryText(e: Entry): string {
   if (e.type === "Config") return `t${e.term}:cfg${configText(e.config!)}`

@@ -3,11 +3,12 @@
 //
 //   line 1   {"action":"Init","servers":[1,2,3],"initialConfig":C,"preVote":b,"checkQuorum":b,
 //             "config":"<simulation name>","scheduleSeed":n,"timerSeed":n,"steps":n,"bugs":[...]}
-//   core     {"action":A,"server":i,"message":M?,"params":{...}?,"state":S}   (one per TraceEvent)
+//   core     {"action":A,"server":i,"message":M?,"params":{...}?,"reply":M?,"state":S}   (one per TraceEvent)
 //   network  {"action":"DropMessage","message":M}  {"action":"DuplicateMessage","message":M}
 //   crash    {"action":"Restart","server":i,"state":S}
 //
-// A is a spec action name (src/raft/Trace.ts). The core also emits DropMessage, with a server
+// A is a spec action name (src/raft/Trace.ts); "reply" is the answer a Handle*Request action
+// sent. The core also emits DropMessage, with a server
 // and state, when it ignores a message; the network's DropMessage (a lost message, one cut by a
 // partition, or one dropped on purpose) has neither. S holds the spec variables of the server
 // after the action: currentTerm, state, votedFor, leaderId, commitIndex, snapshotIndex,
@@ -70,6 +71,7 @@ export function encodeCoreEvent(event: TraceEvent): Json {
     server: event.server,
     ...(event.message === undefined ? {} : { message: encodeMessage(event.message) }),
     ...(event.params === undefined ? {} : { params: { ...event.params } }),
+    ...(event.reply === undefined ? {} : { reply: encodeMessage(event.reply) }),
     state: encodeState(event.state),
   }
 }

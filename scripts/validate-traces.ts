@@ -1,0 +1,148 @@
+// Trace validation: writes traces of random simulation runs of the real core, then has TLC check
+// that each is a behaviour of spec/Raft.tla (spec/TraceRaft.tla), and prints one summary line:
+//   traces: validated=N steps=M failed=F seconds=S
+// (validated: traces TLC judged; steps: trace lines it matched; failed: traces it could not match).
+//
+//   npm run validate-traces -- [--count N] [--steps S] [--seed FIRST] [--config NAME]... [--bug NAME]...
+//                              [--keep DIR] [[--trace] FILE]...
+//
+// --bug plants a bug of the zoo (src/raft/Bugs.ts) in the traced runs, to show validation rejects
+// them; --keep writes the traces, TLC's batch files and its output to DIR and keeps them;
+// trace files given (with or without --trace) are validated instead of new ones.
+// Exits 1 if any trace fails validation (printing its file, line and TLC's report), or if TLC or
+// Java is missing; 2 on bad flags.
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, relative } from "node:path"
+import { parseArgs } from "node:util"
+import { isBugName } from "../src/raft/Bugs.ts"
+import { simConfigs } from "../test/sim/Schedule.ts"
+import { writeTraces } from "../test/sim/TraceWriter.ts"
+import { findTlaTools, passed, type TraceVerdict, validateTraces } from "../test/trace/TraceValidation.ts"
+
+/**
+ * The default batch: 120 traces of 600 schedule steps (about 400-500 lines each, 3 and 5
+ * servers, PreVote on and off) take about a minute of TLC on 2 cores.
+ */
+const defaults = { count: "120", steps: "600", seed: "1" }
+
+type ConfigKey = keyof typeof simConfigs
+
+const isConfigKey = (name: string): name is ConfigKey => Object.hasOwn(simConfigs, name)
+
+const usage =
+  "usage: npm run validate-traces -- [--count N] [--steps S] [--seed FIRST] [--config NAME]... " +
+  "[--bug NAME]... [--keep DIR] [[--trace] FILE]..."
+
+function positiveInteger(flag: string, text: string): number {
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${flag} needs a non-negative integer, not ${text}`)
+  return n
+}
+
+function show(file: string): string {
+  const rel = relative(process.cwd(), file)
+  return rel.startsWith("..") ? file : rel
+}
+
+function reportFailure(v: TraceVerdict): void {
+  if (v.error !== undefined) {
+    console.log(`FAILED ${show(v.file)}: TLC could not judge it\n${v.error}`)
+    return
+  }
+  const m = v.mismatch!
+  console.log(`FAILED ${show(v.file)} line ${m.line} (${m.action}): no step of spec/Raft.tla matches it`)
+  console.log(m.report.replace(/^/gm, "    "))
+}
+
+function main(): number {
+  let values, positionals
+  try {
+    ;({ values, positionals } = parseArgs({
+      allowPositionals: true,
+      options: {
+        count: { type: "string", default: defaults.count },
+        steps: { type: "string", default: defaults.steps },
+        seed: { type: "string", default: defaults.seed },
+        config: { type: "string", multiple: true },
+        bug: { type: "string", multiple: true },
+        keep: { type: "string" },
+        trace: { type: "string", multiple: true },
+        help: { type: "boolean", short: "h" },
+      },
+    }))
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`)
+    return 2
+  }
+  if (values.help === true) {
+    console.log(usage)
+    return 0
+  }
+  const configs = values.config ?? []
+  const bugs = values.bug ?? []
+  const unknown = [...configs.filter((c) => !isConfigKey(c)), ...bugs.filter((b) => !isBugName(b))]
+  if (unknown.length > 0) {
+    console.error(`unknown configuration or bug: ${unknown.join(", ")} (configurations: ${Object.keys(simConfigs).join(", ")})`)
+    return 2
+  }
+  let count: number, steps: number, seed: number
+  try {
+    count = positiveInteger("--count", values.count)
+    steps = positiveInteger("--steps", values.steps)
+    seed = positiveInteger("--seed", values.seed)
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${usage}`)
+    return 2
+  }
+
+  const tools = findTlaTools()
+  if ("missing" in tools) {
+    console.error(`validate-traces: ${tools.missing}`)
+    return 1
+  }
+  const started = Date.now()
+  const workDir = values.keep ?? mkdtempSync(join(tmpdir(), "verikv-validate-traces-"))
+  try {
+    let files: string[]
+    const given = [...(values.trace ?? []), ...positionals]
+    if (given.length > 0) {
+      files = given
+    } else {
+      const summaries = writeTraces({
+        dir: workDir,
+        count,
+        steps,
+        firstSeed: seed,
+        ...(configs.length === 0 ? {} : { configs: configs.filter(isConfigKey) }),
+        ...(bugs.length === 0 ? {} : { bugs: new Set(bugs.filter(isBugName)) }),
+      })
+      for (const s of summaries) {
+        if (s.failure !== undefined) {
+          console.log(`note: the simulation of ${show(s.file)} broke ${s.failure.invariant} at step ${String(s.failure.step)}`)
+        }
+      }
+      files = summaries.map((s) => s.file)
+    }
+    const verdicts = validateTraces(files, {
+      tools,
+      workDir,
+      onBatch: (batch, seconds) => {
+        const lines = batch.reduce((sum, v) => sum + v.steps, 0)
+        const bad = batch.filter((v) => !passed(v)).length
+        console.log(`tlc: ${batch.length} traces, ${lines} lines, ${bad} failed, ${seconds.toFixed(1)} s`)
+      },
+    })
+    const failed = verdicts.filter((v) => !passed(v))
+    for (const v of failed) reportFailure(v)
+    const matched = verdicts.reduce((sum, v) => sum + v.matched, 0)
+    const seconds = ((Date.now() - started) / 1000).toFixed(1)
+    console.log(`traces: validated=${verdicts.length} steps=${matched} failed=${failed.length} seconds=${seconds}`)
+    if (values.keep !== undefined) console.log(`kept traces and TLC output in ${show(workDir)}`)
+    return failed.length === 0 ? 0 : 1
+  } finally {
+    if (values.keep === undefined) rmSync(workDir, { recursive: true, force: true })
+  }
+}
+
+process.exitCode = main()
