@@ -53,6 +53,14 @@ const shrinkToOne: ReadonlyArray<ConfChange> = [
   { type: "AddLearner", id: 3 as NodeId },
 ]
 
+/** Voters {1,2} and learner 3 -> voters {1,2,3}, through a joint configuration. */
+const promoteThree: ReadonlyArray<ConfChange> = [{ type: "AddVoter", id: 3 as NodeId }]
+const voters2Learner3: Config = {
+  voters: [1, 2] as NodeId[],
+  votersOutgoing: [],
+  learners: [3 as NodeId],
+}
+
 /** Everything off: the base the focused runs switch features on from. */
 const lean: Bounds = {
   name: "lean",
@@ -80,7 +88,7 @@ const lean: Bounds = {
 
 const run = (name: string, changes: Partial<Bounds>): Bounds => ({ ...lean, ...changes, name })
 
-/** The runs, by name. The first six make up `ci`, the default of `npm run model`. */
+/** The runs, by name. The first seven make up `ci`, the default of `npm run model`. */
 export const runs = {
   /** Elections with PreVote and CheckQuorum leases (which lapse), ReadIndex, leader transfer. */
   ci: run("ci", {
@@ -96,6 +104,11 @@ export const runs = {
   "ci-heartbeat": run("ci-heartbeat", { heartbeats: true, maxProposals: 1, maxDuplicates: 1 }),
   /** The joint configuration change {1,2,3} -> {1,2} (3 a learner), leaving it, a crash. */
   joint: run("joint", { maxLog: 3, maxRestarts: 1, maxConfChanges: 1, confChanges: [demoteThree] }),
+  /** A learner promoted to voter through a joint configuration, a client value, a crash. */
+  promote: run("promote", {
+    initialConfig: voters2Learner3, maxLog: 3, maxProposals: 1, maxRestarts: 1,
+    maxConfChanges: 1, confChanges: [promoteThree],
+  }),
   /** Log compaction and InstallSnapshot to a follower that lags or gets a copy. */
   snapshot: run("snapshot", {
     maxTerm: 1, heartbeats: true, maxProposals: 1, maxDuplicates: 1, maxCompactions: 1,
@@ -120,7 +133,8 @@ export type RunName = keyof typeof runs
 export const boundSets: Readonly<Record<string, ReadonlyArray<Bounds>>> = {
   ...Object.fromEntries(Object.values(runs).map((b) => [b.name, [b]])),
   ci: [
-    runs.ci, runs["ci-quorum"], runs["ci-plain"], runs["ci-heartbeat"], runs.joint, runs.snapshot,
+    runs.ci, runs["ci-quorum"], runs["ci-plain"], runs["ci-heartbeat"], runs.joint, runs.promote,
+    runs.snapshot,
   ],
   /** Wider: more terms, values and messages, every feature of the CI runs at once. */
   wide: [

@@ -82,7 +82,7 @@ function parseArgs(argv: ReadonlyArray<string>): CliOptions {
     else if (flag === "--list-bugs") options.listBugs = true
     else if (flag === "--keep-going") options.keepGoing = true
     else if (flag === "--verbose") options.verbose = true
-    else throw new UsageError(flag === "--help" || flag === "-h" ? "" : `unknown flag ${flag}`)
+    else throw new UsageError(`unknown flag ${flag}`)
   }
   return options
 }
@@ -130,11 +130,15 @@ function runLine(name: string, r: ExploreResult): string {
 
 function main(argv: ReadonlyArray<string>): number {
   let options: CliOptions
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(usage)
+    return 0
+  }
   try {
     options = parseArgs(argv)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    if (error.message !== "") console.error(`model: ${error.message}`)
+    console.error(`model: ${error.message}`)
     console.error(usage)
     return 2
   }

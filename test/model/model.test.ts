@@ -13,6 +13,7 @@ const minimumDistinct: Readonly<Record<string, number>> = {
   "ci-plain": 300_000,
   "ci-heartbeat": 300_000,
   joint: 300_000,
+  promote: 100_000,
   snapshot: 400_000,
 }
 
