@@ -18,7 +18,7 @@ const ciConfigs: ReadonlyArray<string> = ["MCRaft.cfg", "MCRaftSnapshot.cfg", "M
 
 const OK_LINE = "Model checking completed. No error has been found."
 
-type Result = "ok" | "violation" | "error"
+type Result = "ok" | "violation" | "error" | "incomplete"
 
 interface Summary {
   readonly cfg: string
@@ -101,7 +101,7 @@ function lastNumber(text: string, re: RegExp): number | undefined {
   return value
 }
 
-function runTlc(jar: string, cfg: string): Promise<Summary> {
+function runTlc(jar: string, cfg: string, budgetSeconds: number): Promise<Summary> {
   const name = basename(cfg, ".cfg")
   const module = moduleFor(cfg)
   mkdirSync(logDir, { recursive: true })
@@ -137,6 +137,14 @@ function runTlc(jar: string, cfg: string): Promise<Summary> {
     }
     process.once("SIGINT", stop)
     process.once("SIGTERM", stop)
+    // A budget ends the search early; the run is then reported as incomplete, never as ok.
+    let outOfTime = false
+    const budget = Number.isFinite(budgetSeconds)
+      ? setTimeout(() => {
+          outOfTime = true
+          child.kill("SIGTERM")
+        }, budgetSeconds * 1000)
+      : undefined
     const take = (chunk: Buffer): void => {
       const text = chunk.toString("utf8")
       output += text
@@ -145,6 +153,7 @@ function runTlc(jar: string, cfg: string): Promise<Summary> {
     child.stdout.on("data", take)
     child.stderr.on("data", take)
     const finish = (code: number | null, spawnError: Error | undefined): void => {
+      if (budget !== undefined) clearTimeout(budget)
       process.removeListener("SIGINT", stop)
       process.removeListener("SIGTERM", stop)
       const seconds = Math.round((Date.now() - started) / 100) / 10
@@ -155,7 +164,13 @@ function runTlc(jar: string, cfg: string): Promise<Summary> {
           output,
         ) || /is violated/.test(output)
       const result: Result =
-        spawnError === undefined && code === 0 && completed && !violated ? "ok" : violated ? "violation" : "error"
+        spawnError === undefined && code === 0 && completed && !violated
+          ? "ok"
+          : violated
+            ? "violation"
+            : outOfTime
+              ? "incomplete"
+              : "error"
       const summary: Summary = {
         cfg: name,
         distinct: lastNumber(output, /([\d,]+) distinct states found/g),
@@ -182,13 +197,21 @@ function show(n: number | undefined): string {
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2).filter((a) => a !== "--")
+  let args = process.argv.slice(2).filter((a) => a !== "--")
   if (args.includes("-h") || args.includes("--help")) {
     process.stdout.write(
-      `usage: npm run tlc [-- CFG...]   (default: ${ciConfigs.map((c) => `spec/${c}`).join(" ")})\n`,
+      `usage: npm run tlc [-- [--budget-seconds N] [--allow-incomplete] CFG...]\n` +
+        `  default CFGs: ${ciConfigs.map((c) => `spec/${c}`).join(" ")}\n` +
+        `  --budget-seconds N  stop each TLC run after N seconds (reported as result=incomplete)\n` +
+        `  --allow-incomplete  exit 0 when runs ran out of budget without finding a violation\n`,
     )
     return
   }
+  const budgetAt = args.indexOf("--budget-seconds")
+  const budgetSeconds = budgetAt >= 0 ? Number(args[budgetAt + 1]) : Infinity
+  if (budgetAt >= 0 && !(budgetSeconds > 0)) fail("--budget-seconds needs a positive number")
+  const allowIncomplete = args.includes("--allow-incomplete")
+  args = args.filter((a, k) => a !== "--allow-incomplete" && k !== budgetAt && k !== budgetAt + 1)
   const jar = findJar()
   checkJava()
   runSany(jar, join(specDir, "Raft.tla"))
@@ -196,12 +219,18 @@ async function main(): Promise<void> {
   let failed = false
   for (const cfg of cfgs) {
     // One TLC at a time: each already uses every core.
-    const s = await runTlc(jar, cfg)
+    const s = await runTlc(jar, cfg, budgetSeconds)
     process.stdout.write(
       `tlc: cfg=${s.cfg} distinct=${show(s.distinct)} states=${show(s.states)} depth=${show(s.depth)} ` +
         `seconds=${String(s.seconds)} result=${s.result}\n`,
     )
-    if (s.result !== "ok") {
+    if (s.result === "incomplete") {
+      process.stdout.write(
+        `tlc: ${s.cfg} ran out of its ${String(budgetSeconds)} s budget: no violation among the ` +
+          `${show(s.distinct)} distinct states explored, but the search did not finish\n`,
+      )
+      if (!allowIncomplete) failed = true
+    } else if (s.result !== "ok") {
       failed = true
       process.stdout.write(`tlc: see ${relative(repoRoot, s.log)} for TLC's output\n`)
     }

@@ -136,6 +136,12 @@ UsefulHeartbeat(i, j, ctx) ==
 UsefulSnapshot(i, j) ==
     EnableSnapshot /\ snapshotIndex[i] > 0 /\ matchIndex[i][j] < snapshotIndex[i]
 
+\* CheckQuorum: the code steps down when no quorum was active lately.  The model lets a
+\* leader step down when the voters that follow it in its term (with itself) are no
+\* quorum: some moved to a later term, or never learned of it, or restarted.
+LostQuorum(i) ==
+    ~Quorum(config[i], {i} \cup {j \in Server : currentTerm[j] = currentTerm[i] /\ leaderId[j] = i})
+
 \* Elections are not started while another server campaigns (as in etcd-io/raft's
 \* MCetcdraft): this drops split votes, which matter for liveness, not safety.
 OneCampaign(i) ==
@@ -153,13 +159,16 @@ MCNext ==
            spent.client < MaxClientRequests /\ ClientRequest(i, v) /\ Spend("client")
     \/ \E i \in Server, c \in ConfigTargets : ChangeConfig(i, c) /\ UNCHANGED spent
     \/ \E i \in Server : ConfigTargets /= {} /\ LeaveJoint(i) /\ UNCHANGED spent
-    \/ \E i, j \in Server : \E r \in AppendRange(i, j) :
-           CanSend(i, j) /\ UsefulAppend(i, j) /\ AppendEntries(i, j, r[1], r[2]) /\ UNCHANGED spent
+    \/ \E i, j \in Server :
+           /\ state[i] = Leader /\ j /= i /\ UsefulAppend(i, j) /\ CanSend(i, j)
+           /\ \E r \in AppendRange(i, j) : AppendEntries(i, j, r[1], r[2])
+           /\ UNCHANGED spent
     \/ \E i \in Server : \E n \in (commitIndex[i] + 1)..LastIndex(i) :
            /\ \A k \in (n + 1)..LastIndex(i) : ~CanCommit(i, k)   \* only as far as it may
            /\ AdvanceCommitIndex(i, n) /\ UNCHANGED spent
     \/ \E i, j \in Server : \E ctx \in {0} \cup ReadContexts(i) :
-           CanSend(i, j) /\ UsefulHeartbeat(i, j, ctx) /\ Heartbeat(i, j, ctx) /\ UNCHANGED spent
+           /\ state[i] = Leader /\ j /= i /\ UsefulHeartbeat(i, j, ctx) /\ CanSend(i, j)
+           /\ Heartbeat(i, j, ctx) /\ UNCHANGED spent
     \/ \E i \in Server :
            /\ Cardinality(PendingContexts) < MaxReads
            /\ ReadIndex(i, FreshReadContext) /\ UNCHANGED spent
@@ -170,11 +179,12 @@ MCNext ==
     \/ \E i, j \in Server : SendTimeoutNow(i, j) /\ UNCHANGED spent
     \/ \E i \in Server : AbortLeaderTransfer(i) /\ UNCHANGED spent
     \/ \E i \in Server :
-           EnableCheckQuorum /\ CheckQuorum(i) /\ UNCHANGED spent
+           EnableCheckQuorum /\ state[i] = Leader /\ LostQuorum(i) /\ CheckQuorum(i) /\ UNCHANGED spent
     \/ \E i \in Server : \E n \in (snapshotIndex[i] + 1)..commitIndex[i] :
            spent.compactions < MaxCompactions /\ CompactLog(i, n) /\ Spend("compactions")
     \/ \E i, j \in Server :
-           CanSend(i, j) /\ UsefulSnapshot(i, j) /\ InstallSnapshot(i, j) /\ UNCHANGED spent
+           /\ state[i] = Leader /\ j /= i /\ UsefulSnapshot(i, j) /\ CanSend(i, j)
+           /\ InstallSnapshot(i, j) /\ UNCHANGED spent
     \/ \E m \in DOMAIN messages : UpdateTerm(m.to, m) /\ UNCHANGED spent
     \/ \E m \in DOMAIN messages : HandleRequestVoteRequest(m.to, m) /\ UNCHANGED spent
     \/ \E m \in DOMAIN messages : HandleRequestVoteResponse(m.to, m) /\ UNCHANGED spent

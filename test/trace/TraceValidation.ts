@@ -218,7 +218,9 @@ function parseMismatches(output: string): Map<number, string> {
     }
     const joined = block.join("\n")
     const where = /"trace",\s*(\d+),\s*"line",\s*(\d+)/.exec(joined)
-    if (where !== null && !reports.has(Number(where[1]))) reports.set(Number(where[1]), joined)
+    // The trace's number within its batch means nothing to the reader (who gets the file): drop it.
+    const report = joined.replace(/"trace",\s*\d+,\s*/, "")
+    if (where !== null && !reports.has(Number(where[1]))) reports.set(Number(where[1]), report)
   }
   return reports
 }
