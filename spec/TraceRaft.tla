@@ -279,12 +279,17 @@ ExplainOutcome ==
              THEN [codeSent |-> IF HasReply THEN TracedReply ELSE Msg, specSent |-> SpecSent]
              ELSE <<>> >>)
 
+\* SpecView(i) with the log shown as its terms only (entry k is at index snapshotIndex + k).
+BriefView(i) ==
+    [f \in DOMAIN SpecView(i) \ {"log"} |-> SpecView(i)[f]]
+        @@ ("logTerms" :> [k \in DOMAIN log[i] |-> log[i][k].term])
+
 \* The spec action is not enabled: show the spec's view of the server before the step.
 ExplainDisabled ==
     PrintT(Where \o
            <<"the spec action is not enabled in the spec's state",
              IF HasServer /\ Srv \in TraceServers
-             THEN [specBefore |-> SpecView(Srv),
+             THEN [specBefore |-> BriefView(Srv),
                    lastIndex |-> LastIndex(Srv),
                    leadTransferee |-> leadTransferee[Srv],
                    matchIndex |-> matchIndex[Srv],

@@ -190,15 +190,17 @@ interface Judged {
   readonly action: string | undefined
 }
 
-/** TraceMatched's lines: <<"trace", k, "matched", n, "lines">> or <<"trace", k, "FAILED at line", n, "of", m, "A">>. */
+/**
+ * TraceMatched's verdicts: <<"trace", k, "matched", n, "lines">> or
+ * <<"trace", k, "FAILED at line", n, "of", m, "A">> (TLC breaks long tuples over several lines).
+ */
 function parseVerdicts(output: string): Map<number, Judged> {
   const judged = new Map<number, Judged>()
-  for (const m of output.matchAll(/<<"trace", (\d+), "matched", \d+, "lines">>/g)) {
+  for (const m of output.matchAll(/<<\s*"trace",\s*(\d+),\s*"matched",\s*\d+,\s*"lines"\s*>>/g)) {
     judged.set(Number(m[1]), { failedAt: undefined, action: undefined })
   }
-  for (const m of output.matchAll(/<<"trace", (\d+), "FAILED at line", (\d+), "of", \d+, "(\w+)">>/g)) {
-    judged.set(Number(m[1]), { failedAt: Number(m[2]), action: m[3] })
-  }
+  const failed = /<<\s*"trace",\s*(\d+),\s*"FAILED at line",\s*(\d+),\s*"of",\s*\d+,\s*"(\w+)"\s*>>/g
+  for (const m of output.matchAll(failed)) judged.set(Number(m[1]), { failedAt: Number(m[2]), action: m[3] })
   return judged
 }
 
