@@ -1,0 +1,10 @@
+// The KV core's public face: etcd 3.4's MVCC semantics as a pure, deterministic state machine.
+export * from "./Api.ts"
+export { apply, applyEntry, range, type Applied } from "./Apply.ts"
+export { encodeCommand, decodeCommand } from "./CommandCodec.ts"
+export { KvErrors } from "./Errors.ts"
+export { leaseTimeToLive, leaseLeases, LEASE_TTL_SECONDS_MAX } from "./Leases.ts"
+export { newStore, defaultKvConfig, minLeaseTtlSeconds, type KvConfig, type KvStore } from "./Store.ts"
+export { validateCommand } from "./Validate.ts"
+export { KV_BUGS, kvBugNames, type KvBugName } from "./Bugs.ts"
+export * from "./Requests.ts"
