@@ -1,0 +1,338 @@
+// One node: drives the pure Raft and KV cores with the platform's storage and transport.
+//
+// Everything that arrived during one event-loop turn becomes one batch: a single Propose input
+// for all new requests, a single ReadIndex for all waiting reads, then one storage write and one
+// fdatasync for the whole Ready (group commit). A client's answer leaves only after its entry is
+// durable and applied. The order per Ready is the Raft contract: send the leader's replication
+// traffic, persist, send what had to wait for durability (votes, acks), apply.
+import { assert } from "../assert.ts"
+import type { KvCommand, KvResult } from "../kv/Api.ts"
+import type { Event } from "../kv/Api.ts"
+import type { Input, RaftOptions, Ready, Storage } from "../raft/Api.ts"
+import { isEmptyReady, restartRaft, step, type RaftState } from "../raft/RawNode.ts"
+import type { Config, Entry, HardState, LogIndex, Message, NodeId, Snapshot, Term } from "../raft/Types.ts"
+import { decodeEntryData, encodeEntryData } from "./EntryData.ts"
+import { WaiterMap } from "./Waiters.ts"
+
+/** Durable state behind the node (the WAL and snapshot files, or a simulated disk). */
+export interface NodeStorage {
+  /** Appends hard state and entries (entries[0] may replace a suffix); resolves once durable if `sync`. */
+  save(hardState: HardState | undefined, entries: ReadonlyArray<Entry>, sync: boolean): Promise<void>
+  /** Makes a snapshot durable (the leader's InstallSnapshot, or our own for compaction). */
+  saveSnapshot(snapshot: Snapshot): Promise<void>
+}
+
+export interface NodeTransport {
+  send(messages: ReadonlyArray<Message>): void
+}
+
+/** The replicated state machine the node applies committed commands to. */
+export interface StateMachine {
+  apply(index: LogIndex, command: KvCommand): { readonly result: KvResult; readonly events: ReadonlyArray<Event> }
+  /** The state at the last applied index, for snapshots. */
+  snapshot(): Uint8Array
+  restore(data: Uint8Array): void
+}
+
+export interface RaftNodeOptions {
+  readonly raft: RaftOptions
+  /** Take a snapshot and compact the log after this many applied entries. */
+  readonly snapshotCount: number
+  /** How long a proposal or read may wait before it fails (etcd: 5 s + 2 election timeouts). */
+  readonly requestTimeoutMs: number
+  readonly nowMs: () => number
+}
+
+export class RequestTimeoutError extends Error {
+  constructor() {
+    super("etcdserver: request timed out")
+  }
+}
+
+interface PendingRead {
+  readonly index: LogIndex
+  readonly resolve: () => void
+}
+
+export class RaftNode {
+  private raft: RaftState
+  private readonly inputs: Array<Input> = []
+  private proposals: Array<Uint8Array> = []
+  /** Proposals refused because no leader was known; re-proposed when one is. */
+  private parked: Array<Uint8Array> = []
+  private readonly proposalWaiters = new WaiterMap<bigint, KvResult>()
+  private readWaiters: Array<() => void> = []
+  private readonly readBatches = new Map<number, Array<() => void>>()
+  private readonly readFailures = new WaiterMap<number, void>()
+  private pendingReads: Array<PendingRead> = []
+  private nextReadContext = 1
+  private nextRequestId: bigint
+  private scheduled = false
+  private running = false
+  private stopped = false
+  private snapshotIndex: LogIndex
+  private appliedTerm: Term
+  /** The configuration as of appliedIndex (a snapshot must carry this one, not a newer one). */
+  private appliedConfig: Config
+  appliedIndex: LogIndex
+  role: Ready["role"] = "Follower"
+  leaderId: NodeId
+  failure: Error | undefined = undefined
+  /** Called after each applied command that changed the store, with the revision's events. */
+  onEvents: (events: ReadonlyArray<Event>) => void = () => {}
+  /** Called when the node stops because of an error it cannot survive (a failed fsync). */
+  onFatal: (error: Error) => void = () => {}
+
+  private readonly options: RaftNodeOptions
+  private readonly storage: NodeStorage
+  private readonly transport: NodeTransport
+  private readonly machine: StateMachine
+
+  constructor(options: RaftNodeOptions, recovered: Storage, storage: NodeStorage, transport: NodeTransport, machine: StateMachine) {
+    this.options = options
+    this.storage = storage
+    this.transport = transport
+    this.machine = machine
+    this.raft = restartRaft(options.raft, recovered)
+    this.snapshotIndex = recovered.snapshot.meta.index
+    this.appliedIndex = recovered.snapshot.meta.index
+    this.appliedTerm = recovered.snapshot.meta.term
+    this.appliedConfig = recovered.snapshot.meta.config
+    this.leaderId = 0 as NodeId
+    if (recovered.snapshot.data.length > 0) machine.restore(recovered.snapshot.data)
+    // Request IDs: the node's ID in the high bits, a counter below, started from the clock so a
+    // restarted node does not reuse the IDs of entries it proposed before.
+    this.nextRequestId = (BigInt(options.raft.id) << 40n) | (BigInt(options.nowMs()) & 0xffffffffffn)
+  }
+
+  get term(): Term {
+    return this.raft.currentTerm
+  }
+  get commitIndex(): LogIndex {
+    return this.raft.log.commitIndex
+  }
+
+  /** Feeds an input (Tick, Hup, a peer's Message, ...) into the next turn. */
+  push(input: Input): void {
+    if (this.stopped) return
+    this.inputs.push(input)
+    this.schedule()
+  }
+
+  /** Replicates `command` and resolves with its result once applied here. */
+  propose(command: KvCommand): Promise<KvResult> {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
+    const requestId = this.nextRequestId++
+    const data = encodeEntryData(requestId, command)
+    return new Promise((resolve, reject) => {
+      this.proposalWaiters.add(requestId, { resolve, reject, deadlineMs: this.options.nowMs() + this.options.requestTimeoutMs })
+      this.proposals.push(data)
+      this.schedule()
+    })
+  }
+
+  /** Resolves once this node has applied everything committed before the call (ReadIndex). */
+  linearizableBarrier(): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
+    return new Promise((resolve, reject) => {
+      const context = -this.nextReadContext++ // negative keys: individual deadlines, not batches
+      this.readFailures.add(context, { resolve, reject, deadlineMs: this.options.nowMs() + this.options.requestTimeoutMs })
+      this.readWaiters.push(() => this.readFailures.resolve(context, undefined))
+      this.schedule()
+    })
+  }
+
+  /** Fails requests past their deadline; the shell calls it with each tick. */
+  expireRequests(): void {
+    const now = this.options.nowMs()
+    this.proposalWaiters.expire(now, () => new RequestTimeoutError())
+    this.readFailures.expire(now, () => new RequestTimeoutError())
+  }
+
+  stop(error?: Error): void {
+    if (this.stopped) return
+    this.stopped = true
+    const reason = error ?? new Error("etcdserver: server stopped")
+    this.proposalWaiters.rejectAll(reason)
+    this.readFailures.rejectAll(reason)
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running || this.stopped) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      void this.runTurns()
+    })
+  }
+
+  private hasWork(): boolean {
+    return this.inputs.length > 0 || this.proposals.length > 0 || this.readWaiters.length > 0
+  }
+
+  private async runTurns(): Promise<void> {
+    if (this.running) return
+    this.running = true
+    try {
+      while (this.hasWork() && !this.stopped) await this.turn()
+    } catch (error) {
+      // A failed write leaves the node unable to promise durability: stop, as etcd does.
+      this.failure = error instanceof Error ? error : new Error(String(error))
+      this.stop(this.failure)
+      this.onFatal(this.failure)
+    } finally {
+      this.running = false
+    }
+  }
+
+  private async turn(): Promise<void> {
+    const readies: Array<Ready> = []
+    for (const input of this.inputs.splice(0)) readies.push(this.step(input))
+    if (this.proposals.length > 0) {
+      const batch = this.proposals
+      this.proposals = []
+      const ready = this.step({ type: "Propose", data: batch })
+      if (ready.rejection !== undefined) this.parked.push(...batch)
+      readies.push(ready)
+    }
+    if (this.readWaiters.length > 0) {
+      const context = this.nextReadContext++
+      const batch = this.readWaiters
+      this.readWaiters = []
+      const ready = this.step({ type: "ReadIndex", context })
+      if (ready.rejection !== undefined) this.parkedReads.push(...batch)
+      else this.readBatches.set(context, batch)
+      readies.push(ready)
+    }
+    await this.handleReady(mergeReadies(readies))
+  }
+
+  private parkedReads: Array<() => void> = []
+
+  private step(input: Input): Ready {
+    const { state, ready } = step(this.raft, input)
+    this.raft = state
+    this.role = ready.role
+    this.leaderId = ready.leaderId
+    if (ready.role === "Leader" && (this.parked.length > 0 || this.parkedReads.length > 0)) {
+      this.proposals.push(...this.parked.splice(0))
+      this.readWaiters.push(...this.parkedReads.splice(0))
+    }
+    return ready
+  }
+
+  private async handleReady(ready: Ready): Promise<void> {
+    if (ready.messages.length > 0) this.transport.send(ready.messages)
+    if (ready.snapshot !== undefined) {
+      await this.storage.saveSnapshot(ready.snapshot)
+      this.machine.restore(ready.snapshot.data)
+      this.snapshotIndex = ready.snapshot.meta.index
+      this.appliedIndex = ready.snapshot.meta.index
+      this.appliedTerm = ready.snapshot.meta.term
+      this.appliedConfig = ready.snapshot.meta.config
+    }
+    if (ready.hardState !== undefined || ready.entries.length > 0) {
+      await this.storage.save(ready.hardState, ready.entries, ready.mustSync)
+    }
+    if (ready.messagesAfterPersist.length > 0) this.transport.send(ready.messagesAfterPersist)
+    const last = ready.entries[ready.entries.length - 1]
+    const persisted = last === undefined ? undefined : this.step({ type: "Persisted", index: last.index, term: last.term })
+    for (const readState of ready.readStates) {
+      const batch = this.readBatches.get(readState.context)
+      if (batch === undefined) continue
+      this.readBatches.delete(readState.context)
+      for (const resolve of batch) this.pendingReads.push({ index: readState.index, resolve })
+    }
+    await this.apply(ready.committedEntries)
+    // The Persisted step may commit (a single voter commits as soon as its own write is durable).
+    if (persisted !== undefined && !isEmptyReady(persisted)) await this.handleReady(persisted)
+  }
+
+  private async apply(entries: ReadonlyArray<Entry>): Promise<void> {
+    if (entries.length === 0) return this.releaseReads()
+    for (const entry of entries) {
+      assert(entry.index === this.appliedIndex + 1, "apply: entries out of order")
+      if (entry.type === "Normal" && entry.data.length > 0) {
+        const { requestId, command } = decodeEntryData(entry.data)
+        const { result, events } = this.machine.apply(entry.index, command)
+        if (events.length > 0) this.onEvents(events)
+        this.proposalWaiters.resolve(requestId, result)
+      } else if (entry.type === "Config") {
+        this.appliedConfig = entry.config!
+      }
+      this.appliedIndex = entry.index
+      this.appliedTerm = entry.term
+    }
+    this.inputs.push({ type: "Applied", index: this.appliedIndex })
+    this.releaseReads()
+    if (this.appliedIndex - this.snapshotIndex >= this.options.snapshotCount) await this.takeSnapshot()
+  }
+
+  private releaseReads(): void {
+    if (this.pendingReads.length === 0) return
+    const stillWaiting: Array<PendingRead> = []
+    for (const read of this.pendingReads) {
+      if (read.index <= this.appliedIndex) read.resolve()
+      else stillWaiting.push(read)
+    }
+    this.pendingReads = stillWaiting
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    const index = this.appliedIndex
+    const data = this.machine.snapshot()
+    const snapshot: Snapshot = {
+      meta: { index, term: this.appliedTerm, config: this.appliedConfig },
+      data,
+    }
+    await this.storage.saveSnapshot(snapshot)
+    this.snapshotIndex = index
+    this.inputs.push({ type: "CompactLog", index, data })
+  }
+}
+
+/** Readies of consecutive steps, as one: later hard state wins, entries splice, lists concatenate. */
+export function mergeReadies(readies: ReadonlyArray<Ready>): Ready {
+  assert(readies.length > 0, "mergeReadies: nothing to merge")
+  if (readies.length === 1) return readies[0]!
+  let entries: Array<Entry> = []
+  let hardState: HardState | undefined
+  let snapshot: Snapshot | undefined
+  let mustSync = false
+  const messages: Array<Message> = []
+  const messagesAfterPersist: Array<Message> = []
+  const committedEntries: Array<Entry> = []
+  const readStates: Array<Ready["readStates"][number]> = []
+  for (const ready of readies) {
+    if (ready.hardState !== undefined) hardState = ready.hardState
+    if (ready.snapshot !== undefined) {
+      snapshot = ready.snapshot
+      entries = entries.filter((entry) => entry.index > ready.snapshot!.meta.index)
+    }
+    const first = ready.entries[0]
+    if (first !== undefined) {
+      // A later Ready's entries replace everything from their first index on.
+      entries = entries.filter((entry) => entry.index < first.index)
+      entries.push(...ready.entries)
+    }
+    mustSync ||= ready.mustSync
+    messages.push(...ready.messages)
+    messagesAfterPersist.push(...ready.messagesAfterPersist)
+    committedEntries.push(...ready.committedEntries)
+    readStates.push(...ready.readStates)
+  }
+  const last = readies[readies.length - 1]!
+  return {
+    role: last.role,
+    leaderId: last.leaderId,
+    hardState,
+    entries,
+    snapshot,
+    messages,
+    messagesAfterPersist,
+    committedEntries,
+    readStates,
+    mustSync,
+    rejection: undefined,
+  }
+}
