@@ -1,0 +1,40 @@
+// Small durable-file helpers shared by the WAL and the snapshot store.
+import * as fsp from "node:fs/promises"
+
+/** Makes creations, renames and removals in `dir` durable (a file's fsync does not cover them). */
+export async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await fsp.open(dir, "r")
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+const zeroChunkBytes = 1 << 20
+const zeroChunk = new Uint8Array(zeroChunkBytes)
+
+/**
+ * Writes real zeros over [start, end). Preallocating this way (rather than ftruncate, which leaves
+ * a hole) means later appends overwrite allocated blocks, so fdatasync need not commit block
+ * allocation metadata: measured about 100 us per 4 KiB fdatasync versus about 210 us appending
+ * to a growing file and about 160 us writing into a hole (bench/wal.ts --preallocation).
+ */
+export async function writeZeros(handle: fsp.FileHandle, start: number, end: number): Promise<void> {
+  for (let at = start; at < end; at += zeroChunkBytes) {
+    const length = Math.min(zeroChunkBytes, end - at)
+    await writeFully(handle, zeroChunk, 0, length, at)
+  }
+}
+
+/** pwrite until every byte is written (a single write may be short). */
+export async function writeFully(
+  handle: fsp.FileHandle, bytes: Uint8Array, offset: number, length: number, position: number,
+): Promise<void> {
+  let done = 0
+  while (done < length) {
+    const { bytesWritten } = await handle.write(bytes, offset + done, length - done, position + done)
+    if (bytesWritten <= 0) throw new Error("write made no progress")
+    done += bytesWritten
+  }
+}
