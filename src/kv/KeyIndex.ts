@@ -29,6 +29,21 @@ export interface Generation {
   revisions: RevisionRecord[]
 }
 
+/**
+ * Appends without push's growth slack (push sizes a 1-element array for 17): most keys hold one or
+ * two records, and 100,000 keys' worth of slack is megabytes. Long lists grow by push as usual.
+ */
+function appended<T>(list: T[], item: T): T[] {
+  if (list.length >= 8) {
+    list.push(item)
+    return list
+  }
+  const copy = new Array<T>(list.length + 1)
+  for (let i = 0; i < list.length; i++) copy[i] = list[i]!
+  copy[list.length] = item
+  return copy
+}
+
 const isLater = (a: RevisionRecord, b: RevisionRecord): boolean =>
   a.main > b.main || (a.main === b.main && a.sub > b.sub)
 
@@ -61,7 +76,7 @@ export class KeyIndex {
     assert(latest === undefined || isLater(record, latest), "key index: put with a smaller revision")
     const generation = this.generations[this.generations.length - 1]!
     if (generation.revisions.length === 0) generation.created = record.main
-    generation.revisions.push(record)
+    generation.revisions = appended(generation.revisions, record)
     generation.version++
     assert(record.version === generation.version, "record version disagrees with its generation")
   }
@@ -70,9 +85,9 @@ export class KeyIndex {
     assert(record.tombstone, "tombstone of a put")
     const generation = this.generations[this.generations.length - 1]!
     assert(generation.revisions.length > 0, "tombstone of a deleted key")
-    generation.revisions.push(record)
+    generation.revisions = appended(generation.revisions, record)
     generation.version++
-    this.generations.push({ version: 0, created: 0, revisions: [] })
+    this.generations = appended(this.generations, { version: 0, created: 0, revisions: [] })
   }
 
   /** The put visible at `atRevision` (etcd's keyIndex.get), undefined if none. */

@@ -4,6 +4,7 @@ import { assert } from "../assert.ts"
 import type { Bytes, LeaseId } from "./Api.ts"
 import type { KvBugName } from "./Bugs.ts"
 import { compareBytes, isGteRangeEnd } from "./Bytes.ts"
+import { ByteSlab } from "./ByteSlab.ts"
 import { KeyIndex, type RevisionRecord } from "./KeyIndex.ts"
 import { OrderedKeyMap } from "./OrderedKeyMap.ts"
 
@@ -46,6 +47,8 @@ export interface KvStore {
   /** The revision of the last compaction; -1 before any. */
   compactRevision: number
   readonly leases: Map<LeaseId, Lease>
+  /** Where stored keys and values are copied to. */
+  readonly bytes: ByteSlab
 }
 
 export function newStore(config: Partial<KvConfig> = {}): KvStore {
@@ -59,6 +62,7 @@ export function newStore(config: Partial<KvConfig> = {}): KvStore {
     currentRevision: 1,
     compactRevision: -1,
     leases: new Map(),
+    bytes: new ByteSlab(),
   }
 }
 

@@ -1,7 +1,7 @@
 // A write transaction, after etcd's storeTxnWrite: every change gets the next main revision and
 // its own sub-revision; the store's revision advances once, at the end, if anything changed.
 import { assert } from "../assert.ts"
-import { EventType, NoLease, type Bytes, type Event, type LeaseId } from "./Api.ts"
+import { EventType, NoLease, type Bytes, type Event, type KeyValue, type LeaseId } from "./Api.ts"
 import { EMPTY_BYTES } from "./Bytes.ts"
 import { KeyIndex, type RevisionRecord } from "./KeyIndex.ts"
 import { deletedKeyValue, toKeyValue } from "./KeyValues.ts"
@@ -34,16 +34,15 @@ export class WriteTxn {
     const revision = this.beginRevision + 1
     let keyIndex = store.index.get(key)
     if (keyIndex === undefined) {
-      keyIndex = new KeyIndex(key)
+      keyIndex = new KeyIndex(store.bytes.copy(key))
       store.index.set(keyIndex.key, keyIndex)
     }
     const previous = keyIndex.live()
-    assert(previous === undefined || previous.main < revision, "a key changed twice in one revision")
     const record: RevisionRecord = {
       main: revision,
       sub: this.changes,
       key: keyIndex.key,
-      value,
+      value: store.bytes.copy(value),
       createRevision: previous === undefined ? revision : previous.createRevision,
       version: previous === undefined ? 1 : previous.version + 1,
       lease,
@@ -53,11 +52,8 @@ export class WriteTxn {
     this.record(record)
     if (previous !== undefined && previous.lease !== NoLease) this.leaseKeys(previous.lease).delete(keyIndex)
     if (lease !== NoLease) this.leaseKeys(lease).add(keyIndex)
-    this.events.push({
-      type: EventType.PUT,
-      kv: toKeyValue(record),
-      prevKv: previous === undefined ? undefined : toKeyValue(previous),
-    })
+    // A create event carries no prev_kv; otherwise etcd reads it at the revision before this one.
+    this.events.push({ type: EventType.PUT, kv: toKeyValue(record), prevKv: record.version === 1 ? undefined : this.before(keyIndex) })
     return revision
   }
 
@@ -73,7 +69,6 @@ export class WriteTxn {
     const keyIndex = this.store.index.get(previous.key)
     assert(keyIndex !== undefined && keyIndex.live() === previous, "delete of a key that is not live")
     const revision = this.beginRevision + 1
-    assert(previous.main < revision, "a key changed twice in one revision")
     const record: RevisionRecord = {
       main: revision,
       sub: this.changes,
@@ -87,7 +82,17 @@ export class WriteTxn {
     keyIndex.tombstone(record)
     this.record(record)
     if (previous.lease !== NoLease) this.leaseKeys(previous.lease).delete(keyIndex)
-    this.events.push({ type: EventType.DELETE, kv: deletedKeyValue(keyIndex.key, revision), prevKv: toKeyValue(previous) })
+    this.events.push({ type: EventType.DELETE, kv: deletedKeyValue(keyIndex.key, revision), prevKv: this.before(keyIndex) })
+  }
+
+  /**
+   * The key as it was before this revision. Usually the record just replaced, but a txn may touch
+   * a key twice (a nested put, then a delete with range_end "\0", which etcd's duplicate check lets
+   * through), and etcd's watch then still reports the state at the previous revision.
+   */
+  private before(keyIndex: KeyIndex): KeyValue | undefined {
+    const record = keyIndex.get(this.beginRevision)
+    return record === undefined ? undefined : toKeyValue(record)
   }
 
   private record(record: RevisionRecord): void {
