@@ -1,6 +1,6 @@
 // Rebuilds the durable Raft state from WAL records, applying the same rules the writer follows:
 // entries appended at index i replace everything from i on; an Installed snapshot marker
-// replaces the whole log; a Compacted marker drops the prefix it covers.
+// replaces the whole log; a Compacted marker only records that a snapshot is durable.
 import { assert } from "../../assert.ts"
 import type { Entry, HardState, LogIndex, Term } from "../../raft/Types.ts"
 import { logIndex } from "../../raft/Types.ts"
@@ -85,11 +85,10 @@ export class LogReplay {
 
   private applyMarker(m: SnapshotMarker): void {
     this.markers.push(m)
-    if (m.kind === "Installed" || m.index >= this.lastIndex) {
+    // A Compacted marker keeps the entries it covers: they let recovery fall back to an older
+    // snapshot if the newest one turns out damaged (releaseTo bounds how far back they go).
+    if (m.kind === "Installed") {
       this.entries.length = 0
-      this.base = m.index
-    } else if (m.index > this.base) {
-      this.entries.splice(0, m.index - this.base)
       this.base = m.index
     }
   }
