@@ -27,7 +27,6 @@ CONSTANTS
 \* Feature switches.
 CONSTANTS
     ConfigTargets,      \* configurations ChangeConfig may propose ({}: none)
-    EnableCheckQuorum,  \* CheckQuorum
     EnableTransfer,     \* TransferLeader, SendTimeoutNow, AbortLeaderTransfer
     EnableHeartbeat,    \* Heartbeat without a read context (with one: whenever reads are on)
     EnableSnapshot,     \* InstallSnapshot
@@ -38,7 +37,7 @@ ASSUME /\ MaxTerm \in Nat /\ MaxLogLength \in Nat /\ MaxMessages \in Nat
        /\ MaxClientRequests \in Nat /\ MaxRestarts \in Nat /\ MaxReads \in Nat
        /\ MaxCompactions \in Nat /\ MaxTimeouts \in Nat /\ MaxInflight \in Nat
        /\ ConfigTargets \subseteq ValidConfigs
-       /\ {EnableCheckQuorum, EnableTransfer, EnableHeartbeat, EnableSnapshot, EnableDuplicate,
+       /\ {EnableTransfer, EnableHeartbeat, EnableSnapshot, EnableDuplicate,
            SingleCampaign} \subseteq BOOLEAN
 
 \* Steps taken so far of the kinds bounded per behavior.
@@ -81,16 +80,19 @@ AppendRange(i, j) ==
                               \cap (snapshotIndex[i] + 1)..(LastIndex(i) + 1)}
 
 \* A message whose delivery can change nothing, now or later: of an older term (but for
-\* PreVote requests, refused with the newer term); a response to a role its addressee
+\* PreVote requests, refused with the newer term, and with PreVote or CheckQuorum for
+\* AppendEntries and heartbeat requests, answered with it); a response to a role its addressee
 \* no longer has in that term (it could regain it only in a later term); a response
 \* whose news the leader or candidate already has (matchIndex, acks and votes only grow
-\* within a term, and read contexts are never reused).  A response never has a term
-\* above its addressee's, so UpdateTerm cannot take it either.  The model forgets such
+\* within a term, and read contexts are never reused).  Those responses are of their
+\* addressee's term, so UpdateTerm cannot take them either.  The model forgets such
 \* messages: the view leaves them out, the bound does not count them, and they are not
 \* dropped or duplicated (pointless steps).
 Dead(m) ==
     LET i == m.to IN
-    \/ m.term < currentTerm[i] /\ ~(m.type = RequestVoteRequest /\ m.preVote)
+    \/ /\ m.term < currentTerm[i]
+       /\ ~(m.type = RequestVoteRequest /\ m.preVote)
+       /\ ~((PreVote \/ CheckQuorumEnabled) /\ m.type \in {AppendEntriesRequest, HeartbeatRequest})
     \/ /\ m.type \in {AppendEntriesResponse, HeartbeatResponse}
        /\ m.term = currentTerm[i]
        /\ \/ state[i] /= Leader
@@ -179,7 +181,7 @@ MCNext ==
     \/ \E i, j \in Server : SendTimeoutNow(i, j) /\ UNCHANGED spent
     \/ \E i \in Server : AbortLeaderTransfer(i) /\ UNCHANGED spent
     \/ \E i \in Server :
-           EnableCheckQuorum /\ state[i] = Leader /\ LostQuorum(i) /\ CheckQuorum(i) /\ UNCHANGED spent
+           CheckQuorumEnabled /\ state[i] = Leader /\ LostQuorum(i) /\ CheckQuorum(i) /\ UNCHANGED spent
     \/ \E i \in Server : \E n \in (snapshotIndex[i] + 1)..commitIndex[i] :
            spent.compactions < MaxCompactions /\ CompactLog(i, n) /\ Spend("compactions")
     \/ \E i, j \in Server :
@@ -190,6 +192,7 @@ MCNext ==
     \/ \E m \in DOMAIN messages : HandleRequestVoteResponse(m.to, m) /\ UNCHANGED spent
     \/ \E m \in DOMAIN messages : HandleAppendEntriesRequest(m.to, m) /\ UNCHANGED spent
     \/ \E m \in DOMAIN messages : HandleAppendEntriesResponse(m.to, m) /\ UNCHANGED spent
+    \/ \E m \in DOMAIN messages : HandleStaleLeaderRequest(m.to, m) /\ UNCHANGED spent
     \/ \E m \in DOMAIN messages : HandleHeartbeatRequest(m.to, m) /\ UNCHANGED spent
     \/ \E m \in DOMAIN messages : HandleHeartbeatResponse(m.to, m) /\ UNCHANGED spent
     \/ \E m \in DOMAIN messages :

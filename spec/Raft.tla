@@ -38,6 +38,10 @@ CONSTANT InitialConfig
 \* Whether an election starts with a PreVote round.
 CONSTANT PreVote
 
+\* Whether leaders check that a quorum is active (the code's checkQuorum option), and
+\* followers that heard from a leader lately ignore vote requests (the leader lease).
+CONSTANT CheckQuorumEnabled
+
 \* "No server" (etcd's None).  Server ids are never 0.
 Nil == 0
 
@@ -62,6 +66,7 @@ TimeoutNowRequest      == "TimeoutNowRequest"
 ASSUME /\ Nil \notin Server
        /\ NoOp \notin Value
        /\ PreVote \in BOOLEAN
+       /\ CheckQuorumEnabled \in BOOLEAN
        /\ InitialConfig.voters \subseteq Server
        /\ InitialConfig.votersOutgoing \subseteq Server
        /\ InitialConfig.learners \subseteq Server
@@ -488,6 +493,22 @@ HandleAppendEntriesResponse(i, m) ==
     /\ UNCHANGED <<persistentVars, state, leaderId, candidateVars, readRequests,
                    leadTransferee, ghostVars>>
 
+\* Server i, whose term is ahead of the leader that sent it an AppendEntries or heartbeat
+\* request, answers with an AppendEntriesResponse of its own term that tells nothing about
+\* its log (success, matchIndex 0): the old leader takes the newer term (UpdateTerm) and
+\* steps down.  Only with PreVote or CheckQuorum: there, i's (pre-)votes are refused
+\* under the leader's lease and i would drop the leader's requests as stale, so without
+\* this answer i can stay cut off from a working leader for good (a liveness gap).
+\* Without either, i's vote requests of its higher term depose the leader anyway.
+HandleStaleLeaderRequest(i, m) ==
+    /\ m \in DOMAIN messages
+    /\ m.to = i
+    /\ m.type \in {AppendEntriesRequest, HeartbeatRequest}
+    /\ m.term < currentTerm[i]
+    /\ PreVote \/ CheckQuorumEnabled
+    /\ Reply(AppendEntriesResponseOf(i, m, TRUE, 0, 0), m)
+    /\ UNCHANGED <<persistentVars, state, leaderId, candidateVars, leaderVars, ghostVars>>
+
 \* Leader i may commit up to n: an entry of its own term that a quorum holds.
 CanCommit(i, n) ==
     /\ state[i] = Leader
@@ -731,6 +752,7 @@ Receive(m) ==
     \/ HandleRequestVoteResponse(i, m)
     \/ HandleAppendEntriesRequest(i, m)
     \/ HandleAppendEntriesResponse(i, m)
+    \/ HandleStaleLeaderRequest(i, m)
     \/ HandleHeartbeatRequest(i, m)
     \/ HandleHeartbeatResponse(i, m)
     \/ HandleTimeoutNowRequest(i, m)

@@ -14,7 +14,8 @@
 (* they decide which later steps are enabled.                              *)
 (*                                                                         *)
 (* A trace file holds one or more traces, each starting with its Init      *)
-(* line; all of them must share servers, initialConfig and preVote.        *)
+(* line; all of them must share servers, initialConfig, preVote and      *)
+(* checkQuorum.                                                            *)
 (* The variable t picks the trace, l the next line to match.  Every step   *)
 (* is deterministic, so the state graph is one path per trace.             *)
 (*                                                                         *)
@@ -59,6 +60,7 @@ ASSUME /\ Len(Lines) >= 1
               /\ h.servers = Header.servers
               /\ h.initialConfig = Header.initialConfig
               /\ h.preVote = Header.preVote
+              /\ h.checkQuorum = Header.checkQuorum
 
 -----------------------------------------------------------------------------
 (***************************************************************************)
@@ -123,12 +125,13 @@ VARIABLES t, l
 TraceServers == ToSet(Header.servers)
 
 INSTANCE Raft WITH
-    Server        <- TraceServers,
-    Value         <- 1..255,
-    NoOp          <- 0,
-    NoConfig      <- [voters |-> {}, votersOutgoing |-> {}, learners |-> {}],
-    InitialConfig <- JConfig(Header.initialConfig),
-    PreVote       <- Header.preVote
+    Server             <- TraceServers,
+    Value              <- 1..255,
+    NoOp               <- 0,
+    NoConfig           <- [voters |-> {}, votersOutgoing |-> {}, learners |-> {}],
+    InitialConfig      <- JConfig(Header.initialConfig),
+    PreVote            <- Header.preVote,
+    CheckQuorumEnabled <- Header.checkQuorum
 
 traceVars == <<vars, t, l>>
 
@@ -194,6 +197,7 @@ SpecStep ==
             AppendEntries(Srv, Msg.to, Msg.prevLogIndex + 1, Msg.prevLogIndex + Len(Msg.entries))
       [] a = "HandleAppendEntriesRequest"   -> HandleAppendEntriesRequest(Srv, Msg)
       [] a = "HandleAppendEntriesResponse"  -> HandleAppendEntriesResponse(Srv, Msg)
+      [] a = "HandleStaleLeaderRequest"     -> HandleStaleLeaderRequest(Srv, Msg)
       [] a = "AdvanceCommitIndex"           -> AdvanceCommitIndex(Srv, line.params.n)
       [] a = "Heartbeat"                    -> Heartbeat(Srv, Msg.to, Msg.context)
       [] a = "HandleHeartbeatRequest"       -> HandleHeartbeatRequest(Srv, Msg)

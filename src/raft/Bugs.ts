@@ -16,11 +16,24 @@ export const BUGS = {
   ApplyUncommitted: "entries are handed to the application before they are committed",
   SnapshotDropsCommitted: "a follower installs a snapshot older than its commitIndex, dropping committed entries",
   ConfChangeWhilePending: "a leader proposes a configuration change while another is uncommitted",
+  StaleLeaderRequestDropped:
+    "a server ahead of a leader's term drops its requests instead of answering with that term (liveness)",
 } as const
 
 export type BugName = keyof typeof BUGS
 
 export const bugNames = (): BugName[] => Object.keys(BUGS) as BugName[]
+
+/**
+ * Bugs that break only liveness: every state stays safe, so the model checker (which checks
+ * safety) cannot see them; the simulation's liveness check does (test/sim/zoo.test.ts).
+ */
+export const livenessBugs = ["StaleLeaderRequestDropped"] as const satisfies ReadonlyArray<BugName>
+export type LivenessBugName = (typeof livenessBugs)[number]
+export type SafetyBugName = Exclude<BugName, LivenessBugName>
+
+export const safetyBugNames = (): SafetyBugName[] =>
+  bugNames().filter((name): name is SafetyBugName => !(livenessBugs as ReadonlyArray<BugName>).includes(name))
 
 export function isBugName(name: string): name is BugName {
   return Object.hasOwn(BUGS, name)

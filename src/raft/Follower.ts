@@ -107,6 +107,18 @@ function commitTo(r: RaftState, index: LogIndex): void {
   r.log.commitIndex = index
 }
 
+/**
+ * A request from a leader of an older term: answer with our term (an acknowledgement that says
+ * nothing about our log) so that the old leader steps down and a new election can include us.
+ * @spec Raft.tla HandleStaleLeaderRequest
+ */
+export function handleStaleLeaderRequest(r: RaftState, m: AppendEntriesRequest | HeartbeatRequest): void {
+  assert(m.term < r.currentTerm, "handleStaleLeaderRequest: request not stale")
+  const zero = 0 as LogIndex
+  const reply = respond(r, m.from, true, zero, zero)
+  trace(r, "HandleStaleLeaderRequest", m, undefined, reply)
+}
+
 /** @spec Raft.tla HandleHeartbeatRequest */
 export function handleHeartbeatRequest(r: RaftState, m: HeartbeatRequest): void {
   heardFromLeader(r, m.from)

@@ -10,7 +10,12 @@ import {
   isCurrentVoteResponse,
   timeout,
 } from "./Election.ts"
-import { handleAppendEntriesRequest, handleHeartbeatRequest, handleInstallSnapshotRequest } from "./Follower.ts"
+import {
+  handleAppendEntriesRequest,
+  handleHeartbeatRequest,
+  handleInstallSnapshotRequest,
+  handleStaleLeaderRequest,
+} from "./Follower.ts"
 import { checkRaftState } from "./Invariants.ts"
 import { abortLeaderTransfer, checkQuorum, proposeConfChange, propose, transferLeader } from "./Leader.ts"
 import { becomeFollower, hasBug, newRaft, type RaftState, trace } from "./Raft.ts"
@@ -23,7 +28,15 @@ import {
   maybeCommit,
   reportSnapshot,
 } from "./Replication.ts"
-import type { Config, HardState, LogIndex, Message, NodeId } from "./Types.ts"
+import type {
+  AppendEntriesRequest,
+  Config,
+  HardState,
+  HeartbeatRequest,
+  LogIndex,
+  Message,
+  NodeId,
+} from "./Types.ts"
 import { None } from "./Types.ts"
 
 export { cloneRaft, type RaftState } from "./Raft.ts"
@@ -96,6 +109,7 @@ function stepMessage(r: RaftState, m: Message): void {
     const futureTerm = m.type === "RequestVoteRequest" ? m.preVote : m.type === "RequestVoteResponse" && m.preVote && m.voteGranted
     if (!futureTerm) updateTerm(r, m)
   } else if (m.term < r.currentTerm && !(m.type === "RequestVoteRequest" && m.preVote)) {
+    if (answersStaleLeader(r, m)) return handleStaleLeaderRequest(r, m)
     return trace(r, "DropMessage", m)
   }
   if (!dispatch(r, m)) trace(r, "DropMessage", m)
@@ -105,6 +119,16 @@ function stepMessage(r: RaftState, m: Message): void {
 function updateTerm(r: RaftState, m: Message): void {
   becomeFollower(r, m.term, None)
   trace(r, "UpdateTerm", m)
+}
+
+/**
+ * With PreVote or CheckQuorum, a server whose term ran ahead of a working leader's is never
+ * heard by it (its votes fall under the leader's lease or are only pre-votes), so it tells the
+ * leader its term by answering the leader's stale requests (etcd does the same).
+ */
+function answersStaleLeader(r: RaftState, m: Message): m is AppendEntriesRequest | HeartbeatRequest {
+  if (m.type !== "AppendEntriesRequest" && m.type !== "HeartbeatRequest") return false
+  return (r.options.preVote || r.options.checkQuorum) && !hasBug(r, "StaleLeaderRequestDropped")
 }
 
 function inLeaderLease(r: RaftState): boolean {

@@ -16,6 +16,7 @@ export type SpecAction =
   | "AppendEntries"
   | "HandleAppendEntriesRequest"
   | "HandleAppendEntriesResponse"
+  | "HandleStaleLeaderRequest"
   | "AdvanceCommitIndex"
   | "Heartbeat"
   | "HandleHeartbeatRequest"

@@ -3,7 +3,7 @@
 // Term, log length and messages in flight are state constraints: a state beyond them is checked
 // but not expanded. The other bounds are budgets: how many steps of a kind one behaviour may take.
 import type { ConfChange } from "../../src/raft/Api.ts"
-import type { BugName } from "../../src/raft/Bugs.ts"
+import type { SafetyBugName } from "../../src/raft/Bugs.ts"
 import type { Config, NodeId } from "../../src/raft/Types.ts"
 
 export interface Bounds {
@@ -162,8 +162,9 @@ export const boundSetNames = (): string[] => Object.keys(boundSets)
  * JointSingleMajority: a joint configuration whose incoming majority is not an outgoing one.
  * ConfChangeWhilePending: a second change proposed while the first is in flight.
  * SnapshotDropsCommitted: a copy of a snapshot arriving after the follower moved past it.
+ * (Liveness-only bugs are the simulation's: test/sim/zoo.test.ts.)
  */
-export const bugBounds: Readonly<Record<BugName, RunName>> = {
+export const bugBounds: Readonly<Record<SafetyBugName, RunName>> = {
   DoubleVote: "ci-plain",
   VoteWithoutLogCheck: "ci-plain",
   VoteNotPersisted: "vote-restart",

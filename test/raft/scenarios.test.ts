@@ -61,6 +61,24 @@ describe("election", () => {
     expect(server(c, n(2)).raft.currentTerm).toBeGreaterThan(1)
   })
 
+  it("a server whose term ran ahead answers the leader's stale heartbeat, and the leader steps down", () => {
+    const c = cluster([1, 2, 3], voters(1, 2, 3))
+    elect(c, 1)
+    // A transfer to server 3 whose vote requests are lost: its term runs ahead of the leader's.
+    stepServer(c, n(1), { type: "TransferLeader", target: n(3) })
+    deliver(c, c.network.findIndex((m) => m.type === "TimeoutNowRequest"))
+    c.network.length = 0
+    const ahead = server(c, n(3)).raft.currentTerm
+    expect(ahead).toBeGreaterThan(server(c, n(1)).raft.currentTerm)
+    run(c, 1, { type: "Beat" })
+    expect(server(c, n(1)).raft.role).not.toBe("Leader")
+    expect(server(c, n(1)).raft.currentTerm).toBe(ahead)
+    // The next election includes server 3 again.
+    elect(c, 2)
+    run(c, 2, { type: "Propose", data: [value(7)] })
+    expect(server(c, n(3)).applied).toEqual(server(c, n(2)).applied)
+  })
+
   it("CheckQuorum makes an isolated leader step down", () => {
     const c = cluster([1, 2, 3], voters(1, 2, 3))
     elect(c, 1)

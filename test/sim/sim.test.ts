@@ -4,25 +4,23 @@
 // (test/sim/Simulate.ts). A failure shrinks to a short schedule printed one step per line with
 // every server's role, term and commit index, and the seed and path that reproduce it.
 //
+// After each schedule a liveness tail heals the network and checks that a leader emerges and
+// every member commits its log.
+//
 // Environment: VERIKV_SIM_SEED, VERIKV_SIM_RUNS, VERIKV_SIM_PATH (replay the path a failure
-// printed), VERIKV_SIM_LIVENESS=1 (check liveness also where PreVote or CheckQuorum is on, see
-// simConfigs). Planted bugs the simulation must find: test/sim/zoo.test.ts.
+// printed). Planted bugs the simulation must find: test/sim/zoo.test.ts.
 import { describe, expect, it } from "vitest"
 import type { BugName } from "../../src/raft/Bugs.ts"
 import { assertSimulation, checkOptionsFromEnv, checkSimulation, ciSeed, formatFailure } from "./Property.ts"
-import { type SimConfig, simConfigs } from "./Schedule.ts"
+import { simConfigs } from "./Schedule.ts"
 
 /** Runs per property in CI: schedules average about 370 steps, so some 700,000 steps each. */
 const ciRuns = 2000
 
-function withLivenessFromEnv(config: SimConfig): SimConfig {
-  return process.env["VERIKV_SIM_LIVENESS"] === "1" ? { ...config, liveness: true } : config
-}
-
 describe("random simulation: the spec's invariants hold", () => {
   for (const config of Object.values(simConfigs)) {
     it(config.name, () => {
-      const details = assertSimulation(withLivenessFromEnv(config), checkOptionsFromEnv({ numRuns: ciRuns, seed: ciSeed }))
+      const details = assertSimulation(config, checkOptionsFromEnv({ numRuns: ciRuns, seed: ciSeed }))
       expect(details.failed).toBe(false)
     })
   }

@@ -3,8 +3,8 @@
 // and test/trace/traceValidation.test.ts.
 //
 // TraceRaft.tla reads one file that may hold several traces, each starting with its Init line,
-// as long as they share servers, initial configuration and PreVote. So traces are grouped by
-// those, concatenated into batch files of at most `batchTracesMax` traces, and each batch is one
+// as long as they share servers, initial configuration, PreVote and CheckQuorum. So traces are
+// grouped by those, concatenated into batch files of at most `batchTracesMax` traces, and each batch is one
 // TLC run (a JVM start costs more than validating a few hundred lines).
 import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -73,6 +73,7 @@ interface Header {
   readonly servers: unknown
   readonly initialConfig: unknown
   readonly preVote: unknown
+  readonly checkQuorum: unknown
 }
 
 /** The part of a trace's Init line that must agree within one TLC run. */
@@ -80,7 +81,7 @@ function batchKey(text: string): string {
   const first = text.slice(0, text.indexOf("\n"))
   const header = JSON.parse(first) as Header & { action: unknown }
   if (header.action !== "Init") throw new Error("trace validation: a trace must start with its Init line")
-  return JSON.stringify([header.servers, header.initialConfig, header.preVote])
+  return JSON.stringify([header.servers, header.initialConfig, header.preVote, header.checkQuorum])
 }
 
 /** Splits `items` into the fewest consecutive chunks of at most `size`, of nearly equal lengths. */
