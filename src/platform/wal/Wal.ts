@@ -59,7 +59,7 @@ export class Wal {
     this.dir = dir
     this.segmentBytes = segmentBytes
     this.state = state
-    this.prepared = this.prepareSegment()
+    this.prepared = undefined
   }
 
   /**
@@ -115,6 +115,9 @@ export class Wal {
       await writeFully(s.handle, buffer, 0, buffer.length, s.writeOffset)
       await s.handle.datasync()
       s.writeOffset += buffer.length
+      // Prepare the next segment once this one is half full: early enough to be ready at the cut,
+      // late enough not to compete with the first saves after a start for the disk.
+      if (this.prepared === undefined && s.writeOffset >= this.segmentBytes / 2) this.prepared = this.prepareSegment()
     } catch (cause) {
       this.failure = { cause }
       throw new WalFailedError(cause)
@@ -178,10 +181,9 @@ export class Wal {
     s.handle = handle
     s.writeOffset = bytes.length
     s.lastSaveSeq++
-    this.prepared = this.prepareSegment()
   }
 
-  /** Zero-fills the next segment in the background, so that a cut costs no preallocation. */
+  /** Zero-fills the next segment in the background (as etcd's file pipeline does), so a cut need not wait for it. */
   private prepareSegment(): Promise<fsp.FileHandle> {
     const prepared = createZeroFilled(path.join(this.dir, preparedSegmentFileName), this.segmentBytes)
     prepared.catch(() => {}) // a failure surfaces at the cut that awaits it
