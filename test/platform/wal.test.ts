@@ -89,6 +89,9 @@ describe("wal", () => {
       const again = await reopen(wal, dir)
       expect(again.replay.entriesAfter(logIndex(0), term(0))).toBeUndefined()
       expect(again.replay.entriesAfter(logIndex(10), term(3))).toEqual([entry(11, 3)])
+      expect(again.replay.entriesAfter(logIndex(11), term(3))).toEqual([])
+      expect(again.replay.entriesAfter(logIndex(11), term(2))).toBeUndefined() // another term at 11
+      expect(again.replay.entriesAfter(logIndex(12), term(3))).toBeUndefined() // beyond the log
       await again.wal.close()
     })
   })

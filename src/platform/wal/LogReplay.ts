@@ -54,10 +54,14 @@ export class LogReplay {
     return undefined
   }
 
-  /** The entries after `index`, if the retained WAL holds all of them (else undefined). */
+  /**
+   * The entries after a snapshot at (index, indexTerm), or undefined if the retained WAL cannot
+   * vouch for them: it lost entries after `index`, holds a different term at `index`, or does not
+   * reach `index` at all (a snapshot whose marker never became durable: appending after it would
+   * leave a gap in the WAL).
+   */
   entriesAfter(index: LogIndex, indexTerm: Term): Entry[] | undefined {
-    if (index < this.base) return undefined
-    if (index > this.lastIndex) return []
+    if (index < this.base || index > this.lastIndex) return undefined
     if (index > this.base && this.entries[index - this.base - 1]!.term !== indexTerm) return undefined
     return this.entries.slice(index - this.base)
   }
