@@ -46,7 +46,8 @@ export function decodeSnapshotFile(bytes: Uint8Array): Snapshot | string {
   if (configEnd !== dataLengthAt) return "config length mismatch"
   const dataLength = readU64(view, dataLengthAt)
   if (dataLengthAt + 8 + dataLength !== bytes.length) return "data length mismatch"
-  const meta: SnapshotMeta = { index: logIndex(readU64(view, 16)), term: term(readU64(view, 24)), config }
+  const index = logIndex(readU64(view, 16))
+  const meta: SnapshotMeta = { index, term: term(readU64(view, 24)), config }
   const dataStart = bytes.byteOffset + dataLengthAt + 8
   return { meta, data: new Uint8Array(bytes.buffer, dataStart, dataLength) }
 }

@@ -43,8 +43,10 @@ export async function listSnapshots(dir: string): Promise<SnapshotFileName[]> {
   }).sort((a, b) => b.index - a.index || b.term - a.term)
 }
 
-/** Writes `snapshot` atomically, then keeps only the newest `keepCount` files. Returns the file name. */
-export async function saveSnapshot(dir: string, snapshot: Snapshot, keepCount = snapshotKeepCountDefault): Promise<string> {
+/** Writes `snapshot` atomically, then keeps the newest `keepCount` files. Returns its file name. */
+export async function saveSnapshot(
+  dir: string, snapshot: Snapshot, keepCount = snapshotKeepCountDefault,
+): Promise<string> {
   assert(keepCount >= 1, "saveSnapshot: keepCount must be at least 1")
   await fsp.mkdir(dir, { recursive: true })
   const fileName = snapshotFileName(snapshot.meta)
@@ -83,7 +85,9 @@ export interface LoadedSnapshot {
  * The newest snapshot that is intact and that `accept` takes; damaged or refused newer files are
  * skipped with a warning. Undefined when none qualifies.
  */
-export async function loadNewestSnapshot(dir: string, accept: (meta: SnapshotMeta) => boolean): Promise<LoadedSnapshot> {
+export async function loadNewestSnapshot(
+  dir: string, accept: (meta: SnapshotMeta) => boolean,
+): Promise<LoadedSnapshot> {
   const warnings: string[] = []
   for (const candidate of await listSnapshots(dir)) {
     const decoded = decodeSnapshotFile(await fsp.readFile(path.join(dir, candidate.fileName)))
@@ -96,7 +100,8 @@ export async function loadNewestSnapshot(dir: string, accept: (meta: SnapshotMet
       continue
     }
     if (!accept(decoded.meta)) {
-      warnings.push(`snapshot: ${candidate.fileName} is not covered by the WAL; trying an older one`)
+      const name = candidate.fileName
+      warnings.push(`snapshot: ${name} is not covered by the WAL; trying an older one`)
       continue
     }
     return { snapshot: decoded, fileName: candidate.fileName, warnings }

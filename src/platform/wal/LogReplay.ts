@@ -43,7 +43,9 @@ export class LogReplay {
     if (header.firstIndex !== this.lastIndex + 1) return "segment firstIndex is not lastIndex + 1"
     const h = this.hardState
     const g = header.hardState
-    if (g.currentTerm !== h.currentTerm || g.votedFor !== h.votedFor || g.commitIndex !== h.commitIndex) {
+    const same = g.currentTerm === h.currentTerm && g.votedFor === h.votedFor &&
+      g.commitIndex === h.commitIndex
+    if (!same) {
       return "segment header's hard state differs from the replayed one"
     }
     const marker = this.markers.at(-1)
@@ -62,7 +64,8 @@ export class LogReplay {
    */
   entriesAfter(index: LogIndex, indexTerm: Term): Entry[] | undefined {
     if (index < this.base || index > this.lastIndex) return undefined
-    if (index > this.base && this.entries[index - this.base - 1]!.term !== indexTerm) return undefined
+    const atIndex = this.entries[index - this.base - 1]
+    if (atIndex !== undefined && atIndex.term !== indexTerm) return undefined
     return this.entries.slice(index - this.base)
   }
 

@@ -64,7 +64,8 @@ function readIds(view: DataView, offset: number, end: number): [NodeId[], number
 }
 
 export function writeConfig(view: DataView, offset: number, c: Config): number {
-  return writeIds(view, writeIds(view, writeIds(view, offset, c.voters), c.votersOutgoing), c.learners)
+  const afterVoters = writeIds(view, offset, c.voters)
+  return writeIds(view, writeIds(view, afterVoters, c.votersOutgoing), c.learners)
 }
 
 export function readConfig(view: DataView, offset: number, end: number): [Config, number] {

@@ -35,7 +35,8 @@ const recordTypeMax = 4
 export const flagLastOfSave = 1
 
 export const paddedBytes = (payloadBytes: number): number => (payloadBytes + 7) & ~7
-export const frameBytes = (payloadBytes: number): number => frameHeaderBytes + paddedBytes(payloadBytes)
+export const frameBytes = (payloadBytes: number): number =>
+  frameHeaderBytes + paddedBytes(payloadBytes)
 
 /**
  * Writes the header of a frame whose payload is already in place at `offset + 16`, zeroes the
@@ -47,7 +48,8 @@ export function sealFrame(
 ): number {
   assert(offset % frameAlignmentBytes === 0, "sealFrame: unaligned frame")
   assert(payloadBytes <= recordPayloadBytesMax, "sealFrame: payload too large")
-  assert(Number.isSafeInteger(saveSeq) && saveSeq >= 0 && saveSeq <= saveSeqMax, "sealFrame: bad save seq")
+  assert(Number.isSafeInteger(saveSeq) && saveSeq >= 0, "sealFrame: bad save seq")
+  assert(saveSeq <= saveSeqMax, "sealFrame: save seq beyond 48 bits")
   const end = offset + frameBytes(payloadBytes)
   buffer.fill(0, offset + frameHeaderBytes + payloadBytes, end)
   view.setUint32(offset + 4, payloadBytes, true)
@@ -76,10 +78,13 @@ export type FrameRead =
   | { readonly kind: "Damaged"; readonly reason: string }
 
 /** Reads the frame at `offset` of `bytes[0, end)` and verifies its checksum. */
-export function readFrame(bytes: Uint8Array, view: DataView, offset: number, end: number): FrameRead {
+export function readFrame(
+  bytes: Uint8Array, view: DataView, offset: number, end: number,
+): FrameRead {
   assert(offset % frameAlignmentBytes === 0, "readFrame: unaligned offset")
   if (offset + frameHeaderBytes > end) {
-    return isZero(bytes, offset, end) ? { kind: "Zero" } : { kind: "Damaged", reason: "header cut short" }
+    if (isZero(bytes, offset, end)) return { kind: "Zero" }
+    return { kind: "Damaged", reason: "header cut short" }
   }
   if (isZero(bytes, offset, offset + frameHeaderBytes)) return { kind: "Zero" }
   const payloadBytes = view.getUint32(offset + 4, true)
@@ -115,7 +120,9 @@ export function isZero(bytes: Uint8Array, start: number, end: number): boolean {
 export function firstNonZero(bytes: Uint8Array, start: number, end: number): number {
   const chunk = 4096
   let i = start
-  while (i + chunk <= end && Buffer.compare(bytes.subarray(i, i + chunk), zeroChunk) === 0) i += chunk
+  const zeroAt = (at: number): boolean =>
+    Buffer.compare(bytes.subarray(at, at + chunk), zeroChunk) === 0
+  while (i + chunk <= end && zeroAt(i)) i += chunk
   while (i < end && bytes[i] === 0) i++
   return i
 }

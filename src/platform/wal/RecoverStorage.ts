@@ -43,11 +43,13 @@ export async function recoverStorage(options: RecoverOptions): Promise<Recovered
     meta: { index: logIndex(0), term: term(0), config: options.initialConfig },
     data: new Uint8Array(),
   }
-  const snapshot = loaded.snapshot ?? (replay.entriesAfter(logIndex(0), term(0)) === undefined ? undefined : empty)
+  const fromIndexOne = replay.entriesAfter(logIndex(0), term(0)) !== undefined
+  const snapshot = loaded.snapshot ?? (fromIndexOne ? empty : undefined)
   if (snapshot === undefined) {
     await wal.close()
     throw new RecoveryError(
-      `recovery: no snapshot in ${options.snapshotDir} is usable and the WAL in ${options.walDir} ` +
+      `recovery: no snapshot in ${options.snapshotDir} is usable and the WAL in ` +
+        `${options.walDir} ` +
         `starts after index ${replay.lowestKnownIndex}; refusing to start with a gap in the log`)
   }
   const entries = replay.entriesAfter(snapshot.meta.index, snapshot.meta.term)!

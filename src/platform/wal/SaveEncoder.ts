@@ -37,12 +37,16 @@ export function encodeSave(save: SaveContent, saveSeq: number): Uint8Array {
   let written = 0
   const seal = (type: RecordType, payloadEnd: number): void => {
     written++
-    at = sealFrame(buffer, view, at, type, payloadEnd - at - frameHeaderBytes, written === count, saveSeq)
+    const payloadBytes = payloadEnd - at - frameHeaderBytes
+    at = sealFrame(buffer, view, at, type, payloadBytes, written === count, saveSeq)
   }
   if (save.snapshotMarker !== undefined) {
-    seal(RecordType.SnapshotMarker, writeSnapshotMarker(view, at + frameHeaderBytes, save.snapshotMarker))
+    const payloadEnd = writeSnapshotMarker(view, at + frameHeaderBytes, save.snapshotMarker)
+    seal(RecordType.SnapshotMarker, payloadEnd)
   }
-  for (const e of save.entries) seal(RecordType.Entry, writeEntry(buffer, view, at + frameHeaderBytes, e))
+  for (const e of save.entries) {
+    seal(RecordType.Entry, writeEntry(buffer, view, at + frameHeaderBytes, e))
+  }
   if (save.hardState !== undefined) {
     seal(RecordType.HardState, writeHardState(view, at + frameHeaderBytes, save.hardState))
   }

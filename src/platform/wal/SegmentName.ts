@@ -16,7 +16,8 @@ export function segmentFileName(segmentSeq: number, firstIndex: LogIndex): strin
 
 export function parseSegmentFileName(fileName: string): SegmentName | undefined {
   const pair = parseHexPairName(fileName, ".wal")
-  return pair === undefined ? undefined : { segmentSeq: pair[0], firstIndex: logIndex(pair[1]), fileName }
+  if (pair === undefined) return undefined
+  return { segmentSeq: pair[0], firstIndex: logIndex(pair[1]), fileName }
 }
 
 /** The file a segment is prepared in (zero-filled) before it gets its header and its name. */

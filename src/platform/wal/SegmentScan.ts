@@ -59,7 +59,8 @@ export function scanSegment(bytes: Uint8Array, options: ScanOptions): ScannedSeg
   if (options.previousSaveSeq !== undefined && first.saveSeq !== options.previousSaveSeq + 1) {
     throw corrupt(0, "segment header does not follow the previous segment's last save")
   }
-  const header = readSegmentHeader(view, first.payloadStart, first.payloadStart + first.payloadBytes)
+  const headerEnd = first.payloadStart + first.payloadBytes
+  const header = readSegmentHeader(view, first.payloadStart, headerEnd)
   const records: WalRecord[] = []
   const pending: WalRecord[] = []
   let lastSaveSeq = first.saveSeq
@@ -81,20 +82,25 @@ export function scanSegment(bytes: Uint8Array, options: ScanOptions): ScannedSeg
   }
   const cleanEnd = frame.kind === "Zero" && pending.length === 0
   const reason = frame.kind === "Damaged" ? frame.reason
-    : frame.kind === "Record" ? "record of an unexpected save or type" : "save without its last record"
+    : frame.kind === "Record" ? "record of an unexpected save or type"
+    : "save without its last record"
   if (!options.isLast) {
     // Older segments were cut to their written length when the next one began.
-    if (cleanEnd && offset === bytes.length) return { header, records, lastSaveSeq, validEnd, tornTail: undefined }
+    if (cleanEnd && offset === bytes.length) {
+      return { header, records, lastSaveSeq, validEnd, tornTail: undefined }
+    }
     throw corrupt(offset, cleanEnd ? "data after the end of a sealed segment" : reason)
   }
   const foreign = findForeignRecord(bytes, view, offset, lastSaveSeq + 1)
   if (foreign !== undefined) {
-    throw corrupt(offset, `${cleanEnd ? "zeroed records" : reason} before a record of another save (at ${foreign})`)
+    const what = cleanEnd ? "zeroed records" : reason
+    throw corrupt(offset, `${what} before a record of another save (at ${foreign})`)
   }
   if (cleanEnd && firstNonZero(bytes, offset, bytes.length) === bytes.length) {
     return { header, records, lastSaveSeq, validEnd, tornTail: undefined }
   }
-  return { header, records, lastSaveSeq, validEnd, tornTail: { validEnd, damageOffset: offset, reason } }
+  const tornTail = { validEnd, damageOffset: offset, reason }
+  return { header, records, lastSaveSeq, validEnd, tornTail }
 }
 
 /**
@@ -102,7 +108,9 @@ export function scanSegment(bytes: Uint8Array, options: ScanOptions): ScannedSeg
  * or undefined. Intact records of the torn save are skipped whole, so bytes inside their payloads
  * are never mistaken for frames.
  */
-function findForeignRecord(bytes: Uint8Array, view: DataView, from: number, tornSaveSeq: number): number | undefined {
+function findForeignRecord(
+  bytes: Uint8Array, view: DataView, from: number, tornSaveSeq: number,
+): number | undefined {
   let at = from
   while (at < bytes.length) {
     at = firstNonZero(bytes, at, bytes.length) & ~7
@@ -118,13 +126,17 @@ function findForeignRecord(bytes: Uint8Array, view: DataView, from: number, torn
   return undefined
 }
 
-function decodeRecord(bytes: Uint8Array, view: DataView, frame: FrameRead & { kind: "Record" }): WalRecord {
+function decodeRecord(
+  bytes: Uint8Array, view: DataView, frame: FrameRead & { kind: "Record" },
+): WalRecord {
   const start = frame.payloadStart
   const end = start + frame.payloadBytes
   switch (frame.type) {
     case RecordType.Entry: return { type: "Entry", entry: readEntry(bytes, view, start, end) }
-    case RecordType.HardState: return { type: "HardState", hardState: readHardState(view, start, end) }
-    case RecordType.SnapshotMarker: return { type: "SnapshotMarker", marker: readSnapshotMarker(view, start, end) }
+    case RecordType.HardState:
+      return { type: "HardState", hardState: readHardState(view, start, end) }
+    case RecordType.SnapshotMarker:
+      return { type: "SnapshotMarker", marker: readSnapshotMarker(view, start, end) }
     case RecordType.SegmentHeader: assert(false, "decodeRecord: segment header inside a segment")
   }
 }

@@ -67,7 +67,11 @@ export class Wal {
    * and one fdatasync, and resolves once they are durable. Entries starting at or below the last
    * index replace the log from there on. Rejects with WalFailedError forever after an I/O failure.
    */
-  save(hardState: HardState | undefined, entries: ReadonlyArray<Entry>, snapshotMarker?: SnapshotMarker): Promise<void> {
+  save(
+    hardState: HardState | undefined,
+    entries: ReadonlyArray<Entry>,
+    snapshotMarker?: SnapshotMarker,
+  ): Promise<void> {
     const run = this.queue.then(() => this.saveNow({ snapshotMarker, entries, hardState }))
     this.queue = run.catch(() => {})
     return run
@@ -110,14 +114,17 @@ export class Wal {
     const s = this.state
     try {
       const bytes = saveBytes(content)
-      if (s.writeOffset + bytes > this.segmentBytes && s.writeOffset > segmentHeaderFrameBytes) await this.cut()
+      const full = s.writeOffset + bytes > this.segmentBytes
+      if (full && s.writeOffset > segmentHeaderFrameBytes) await this.cut()
       const buffer = encodeSave(content, s.lastSaveSeq + 1)
       await writeFully(s.handle, buffer, 0, buffer.length, s.writeOffset)
       await s.handle.datasync()
       s.writeOffset += buffer.length
       // Prepare the next segment once this one is half full: early enough to be ready at the cut,
       // late enough not to compete with the first saves after a start for the disk.
-      if (this.prepared === undefined && s.writeOffset >= this.segmentBytes / 2) this.prepared = this.prepareSegment()
+      if (this.prepared === undefined && s.writeOffset >= this.segmentBytes / 2) {
+        this.prepared = this.prepareSegment()
+      }
     } catch (cause) {
       this.failure = { cause }
       throw new WalFailedError(cause)
@@ -126,7 +133,8 @@ export class Wal {
     const marker = content.snapshotMarker
     if (marker !== undefined) {
       s.snapshotMarker = marker
-      s.lastIndex = marker.kind === "Installed" ? marker.index : logIndex(Math.max(s.lastIndex, marker.index))
+      const installed = marker.kind === "Installed"
+      s.lastIndex = installed ? marker.index : logIndex(Math.max(s.lastIndex, marker.index))
     }
     const last = content.entries.at(-1)
     if (last !== undefined) s.lastIndex = last.index
@@ -158,7 +166,7 @@ export class Wal {
   private async cut(): Promise<void> {
     const s = this.state
     const previous = s.segments.at(-1)!
-    // Only the last segment may end in zeros: recovery then treats any zero gap elsewhere as damage.
+    // Only the last segment may end in zeros: recovery treats a zero gap elsewhere as damage.
     await s.handle.truncate(s.writeOffset)
     await s.handle.sync()
     await s.handle.close()
@@ -183,9 +191,10 @@ export class Wal {
     s.lastSaveSeq++
   }
 
-  /** Zero-fills the next segment in the background (as etcd's file pipeline does), so a cut need not wait for it. */
+  /** Zero-fills the next segment in the background (like etcd's file pipeline) for the next cut. */
   private prepareSegment(): Promise<fsp.FileHandle> {
-    const prepared = createZeroFilled(path.join(this.dir, preparedSegmentFileName), this.segmentBytes)
+    const preparedPath = path.join(this.dir, preparedSegmentFileName)
+    const prepared = createZeroFilled(preparedPath, this.segmentBytes)
     prepared.catch(() => {}) // a failure surfaces at the cut that awaits it
     return prepared
   }
@@ -193,9 +202,12 @@ export class Wal {
   private async releaseNow(index: LogIndex): Promise<number> {
     const segments = this.state.segments
     let removable = 0
-    while (removable + 1 < segments.length && segments[removable + 1]!.firstIndex <= index + 1) removable++
+    const coveredBefore = (k: number): boolean => segments[k + 1]!.firstIndex <= index + 1
+    while (removable + 1 < segments.length && coveredBefore(removable)) removable++
     // Oldest first, so a crash midway leaves a contiguous run of segments.
-    for (const segment of segments.slice(0, removable)) await fsp.unlink(path.join(this.dir, segment.fileName))
+    for (const segment of segments.slice(0, removable)) {
+      await fsp.unlink(path.join(this.dir, segment.fileName))
+    }
     if (removable > 0) await fsyncDirectory(this.dir)
     segments.splice(0, removable)
     return removable
@@ -220,7 +232,8 @@ async function createZeroFilled(filePath: string, bytes: number): Promise<fsp.Fi
  */
 export async function openWal(dir: string, options: WalOptions = {}): Promise<OpenedWal> {
   const segmentBytes = options.segmentBytes ?? walSegmentBytesDefault
-  assert(segmentBytes >= 4096 && segmentBytes % 4096 === 0, "wal: segmentBytes must be a multiple of 4 KiB")
+  assert(segmentBytes >= 4096, "wal: segmentBytes below 4 KiB")
+  assert(segmentBytes % 4096 === 0, "wal: segmentBytes not a multiple of 4 KiB")
   const warnings: string[] = []
   const warn = (message: string): void => {
     warnings.push(message)
@@ -235,10 +248,14 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Op
   for (const [k, segment] of segments.entries()) {
     const bytes = await fsp.readFile(path.join(dir, segment.fileName))
     const isLast = k === segments.length - 1
-    const scanned = scanSegment(bytes, { fileName: segment.fileName, isLast, previousSaveSeq: lastSaveSeq })
+    const fileName = segment.fileName
+    const scanned = scanSegment(bytes, { fileName, isLast, previousSaveSeq: lastSaveSeq })
     const header = scanned.header
-    const corrupt = (reason: string): WalCorruptionError => new WalCorruptionError(segment.fileName, 0, reason)
-    if (header.formatVersion !== walFormatVersion) throw corrupt(`unknown format version ${header.formatVersion}`)
+    const corrupt = (reason: string): WalCorruptionError =>
+      new WalCorruptionError(fileName, 0, reason)
+    if (header.formatVersion !== walFormatVersion) {
+      throw corrupt(`unknown format version ${header.formatVersion}`)
+    }
     if (header.segmentSeq !== segment.segmentSeq || header.firstIndex !== segment.firstIndex) {
       throw corrupt("segment header disagrees with the file name")
     }
@@ -252,8 +269,9 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Op
     validEnd = scanned.validEnd
     const torn = scanned.tornTail
     if (torn !== undefined) {
-      warn(`wal: ${segment.fileName}: the final save is incomplete (${torn.reason} at byte offset ` +
-        `${torn.damageOffset}); truncating at byte offset ${torn.validEnd}: it was never acknowledged`)
+      warn(`wal: ${fileName}: the final save is incomplete (${torn.reason} at byte offset ` +
+        `${torn.damageOffset}); truncating at byte offset ${torn.validEnd}: ` +
+        "it was never acknowledged")
     }
     // scanSegment vouches that past validEnd there are only zeros, unless the final save was torn.
     if (isLast && (torn !== undefined || bytes.length < segmentBytes)) {
@@ -280,7 +298,8 @@ async function listSegments(dir: string): Promise<SegmentName[]> {
   const leftovers = names.filter((n) => n.endsWith(".tmp"))
   for (const n of leftovers) await fsp.unlink(path.join(dir, n))
   if (leftovers.length > 0) await fsyncDirectory(dir)
-  const segments = names.flatMap((n) => parseSegmentFileName(n) ?? []).sort((a, b) => a.segmentSeq - b.segmentSeq)
+  const segments = names.flatMap((n) => parseSegmentFileName(n) ?? [])
+  segments.sort((a, b) => a.segmentSeq - b.segmentSeq)
   for (const [k, s] of segments.entries()) {
     if (s.segmentSeq !== segments[0]!.segmentSeq + k) {
       throw new WalCorruptionError(s.fileName, 0, "the segment before it is missing")
@@ -316,7 +335,9 @@ async function createFirstSegment(dir: string, segmentBytes: number): Promise<Se
  * Zeroes a cut-off save at the end of the last segment, so it can never be mistaken for data
  * later, and tops the file up to the preallocated size (a sealed segment may have become last).
  */
-async function zeroTail(filePath: string, validEnd: number, fileBytes: number, segmentBytes: number): Promise<void> {
+async function zeroTail(
+  filePath: string, validEnd: number, fileBytes: number, segmentBytes: number,
+): Promise<void> {
   const handle = await fsp.open(filePath, "r+")
   try {
     await writeZeros(handle, validEnd, Math.max(fileBytes, segmentBytes))
