@@ -109,6 +109,28 @@ describe("wal", () => {
     })
   })
 
+  it("continues in a sealed segment when a crash lost the rename of the next one", async () => {
+    await withTempDir(async (dir) => {
+      const { wal } = await open(dir)
+      let index = 0
+      while (wal.segmentFileNames.length < 2) await wal.save(undefined, [entry(++index, 1, "s".repeat(100))])
+      const [sealed, lost] = wal.segmentFileNames
+      await wal.close()
+      // The cut's directory fsync never happened: the new segment (and the save after it) is gone.
+      await fsp.unlink(path.join(dir, lost!))
+      const again = await open(dir)
+      expect(again.warnings).toEqual([])
+      expect(again.wal.segmentFileNames).toEqual([sealed])
+      // The sealed segment is last again: it is topped up with zeros to the preallocated size.
+      expect((await fsp.stat(path.join(dir, sealed!))).size).toBe(segmentBytes)
+      expect(logOf(again.replay)).toEqual(Array.from({ length: index - 1 }, (_, k) => entry(k + 1, 1, "s".repeat(100))))
+      await again.wal.save(hardState(1, 1, 0), [entry(index, 2)])
+      const third = await reopen(again.wal, dir)
+      expect(logOf(third.replay)?.at(-1)).toEqual(entry(index, 2))
+      await third.wal.close()
+    })
+  })
+
   it("removes a leftover prepared segment and refuses a missing middle segment", async () => {
     await withTempDir(async (dir) => {
       const { wal } = await open(dir)
