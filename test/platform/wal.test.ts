@@ -5,7 +5,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { openWal } from "../../src/platform/wal/Wal.ts"
 import type { Wal } from "../../src/platform/wal/Wal.ts"
-import { WalCorruptionError } from "../../src/platform/wal/WalErrors.ts"
+import { WalCorruptionError, WalFailedError } from "../../src/platform/wal/WalErrors.ts"
 import type { LogReplay } from "../../src/platform/wal/LogReplay.ts"
 import { logIndex, term } from "../../src/raft/Types.ts"
 import { configEntry, entries, entry, hardState, threeVoters, withTempDir } from "./WalTestKit.ts"
@@ -128,6 +128,25 @@ describe("wal", () => {
       const third = await reopen(again.wal, dir)
       expect(logOf(third.replay)?.at(-1)).toEqual(entry(index, 2))
       await third.wal.close()
+    })
+  })
+
+  it("refuses every save after a failed one, and the acknowledged saves survive", async () => {
+    await withTempDir(async (dir) => {
+      const { wal } = await open(dir)
+      // A directory where the next segment must be prepared makes the segment cut fail.
+      await fsp.mkdir(path.join(dir, "next.wal.tmp"))
+      let index = 0
+      const failure = await (async () => {
+        for (;;) await wal.save(undefined, [entry(++index, 1, "f".repeat(100))])
+      })().catch((e: unknown) => e)
+      expect(failure).toBeInstanceOf(WalFailedError)
+      await expect(wal.save(undefined, [entry(index, 1)])).rejects.toBeInstanceOf(WalFailedError)
+      await wal.close()
+      await fsp.rm(path.join(dir, "next.wal.tmp"), { recursive: true })
+      const again = await open(dir)
+      expect(logOf(again.replay)).toEqual(Array.from({ length: index - 1 }, (_, k) => entry(k + 1, 1, "f".repeat(100))))
+      await again.wal.close()
     })
   })
 

@@ -15,7 +15,7 @@ import * as path from "node:path"
 import { assert } from "../../assert.ts"
 import type { LogIndex, Snapshot, SnapshotMeta, Term } from "../../raft/Types.ts"
 import { logIndex, term } from "../../raft/Types.ts"
-import { fsyncDirectory } from "../wal/DurableFs.ts"
+import { fsyncDirectory, makeDurableDirectory } from "../wal/DurableFs.ts"
 import { formatHexPairName, parseHexPairName } from "../wal/HexPairName.ts"
 import { decodeSnapshotFile, encodeSnapshotHeader } from "./SnapshotFile.ts"
 
@@ -48,7 +48,7 @@ export async function saveSnapshot(
   dir: string, snapshot: Snapshot, keepCount = snapshotKeepCountDefault,
 ): Promise<string> {
   assert(keepCount >= 1, "saveSnapshot: keepCount must be at least 1")
-  await fsp.mkdir(dir, { recursive: true })
+  await makeDurableDirectory(dir)
   const fileName = snapshotFileName(snapshot.meta)
   const tempPath = path.join(dir, `${fileName}.tmp`)
   const handle = await fsp.open(tempPath, "w")

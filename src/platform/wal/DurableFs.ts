@@ -1,5 +1,6 @@
 // Small durable-file helpers shared by the WAL and the snapshot store.
 import * as fsp from "node:fs/promises"
+import * as path from "node:path"
 
 /** Makes creations, renames and removals in `dir` durable (a file's fsync does not cover them). */
 export async function fsyncDirectory(dir: string): Promise<void> {
@@ -8,6 +9,16 @@ export async function fsyncDirectory(dir: string): Promise<void> {
     await handle.sync()
   } finally {
     await handle.close()
+  }
+}
+
+/** mkdir -p, then fsyncs the parent of every directory it created so that they survive a crash. */
+export async function makeDurableDirectory(dir: string): Promise<void> {
+  const firstCreated = await fsp.mkdir(dir, { recursive: true })
+  if (firstCreated === undefined) return
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    await fsyncDirectory(path.dirname(d))
+    if (d === path.resolve(firstCreated)) return
   }
 }
 

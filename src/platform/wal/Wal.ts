@@ -7,7 +7,7 @@ import * as path from "node:path"
 import { assert } from "../../assert.ts"
 import type { Entry, HardState, LogIndex } from "../../raft/Types.ts"
 import { logIndex, nodeId, term } from "../../raft/Types.ts"
-import { fsyncDirectory, writeFully, writeZeros } from "./DurableFs.ts"
+import { fsyncDirectory, makeDurableDirectory, writeFully, writeZeros } from "./DurableFs.ts"
 import { LogReplay } from "./LogReplay.ts"
 import { frameBytes } from "./RecordFrame.ts"
 import { segmentHeaderBytes, walFormatVersion } from "./RecordCodec.ts"
@@ -92,7 +92,9 @@ export class Wal {
   async close(): Promise<void> {
     this.closed = true
     await this.queue
-    await this.state.handle.close()
+    const closing = this.state.handle.close()
+    // After a failure mid-cut the handle may already be closed; the failure was reported then.
+    await (this.failure === undefined ? closing : closing.catch(() => {}))
     const prepared = await this.prepared?.catch(() => undefined)
     await prepared?.close()
   }
@@ -166,12 +168,12 @@ export class Wal {
   private async cut(): Promise<void> {
     const s = this.state
     const previous = s.segments.at(-1)!
+    const handle = await (this.prepared ?? this.prepareSegment())
+    this.prepared = undefined
     // Only the last segment may end in zeros: recovery treats a zero gap elsewhere as damage.
     await s.handle.truncate(s.writeOffset)
     await s.handle.sync()
     await s.handle.close()
-    const handle = await (this.prepared ?? this.prepareSegment())
-    this.prepared = undefined
     const header: SegmentHeader = {
       formatVersion: walFormatVersion,
       segmentSeq: previous.segmentSeq + 1,
@@ -239,7 +241,7 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Op
     warnings.push(message)
     options.warn?.(message)
   }
-  await fsp.mkdir(dir, { recursive: true })
+  await makeDurableDirectory(dir)
   const segments = await listSegments(dir)
   if (segments.length === 0) segments.push(await createFirstSegment(dir, segmentBytes))
   let replay: LogReplay | undefined
