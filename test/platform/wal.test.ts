@@ -103,6 +103,8 @@ describe("wal", () => {
       await expect(wal.save(undefined, [entry(4, 2)])).rejects.toThrow("gap")
       await expect(wal.save(hardState(1, 1, 0), [])).rejects.toThrow("term decreases")
       await expect(wal.save(hardState(2, 3, 0), [])).rejects.toThrow("second vote")
+      const beyond = { index: logIndex(3), term: term(2), kind: "Compacted" } as const
+      await expect(wal.save(undefined, [], beyond)).rejects.toThrow("compaction beyond the log")
       const again = await reopen(wal, dir)
       expect(logOf(again.replay)).toEqual(entries(1, 2, 2))
       await again.wal.close()

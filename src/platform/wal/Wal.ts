@@ -135,8 +135,7 @@ export class Wal {
     const marker = content.snapshotMarker
     if (marker !== undefined) {
       s.snapshotMarker = marker
-      const installed = marker.kind === "Installed"
-      s.lastIndex = installed ? marker.index : logIndex(Math.max(s.lastIndex, marker.index))
+      if (marker.kind === "Installed") s.lastIndex = marker.index
     }
     const last = content.entries.at(-1)
     if (last !== undefined) s.lastIndex = last.index
@@ -155,6 +154,9 @@ export class Wal {
     }
     const first = entries[0]
     assert(first === undefined || first.index <= lastIndex + 1, "wal save: gap before the entries")
+    // A local snapshot covers applied entries, which are durable: replay relies on it.
+    const compactedTooFar = marker?.kind === "Compacted" && marker.index > s.lastIndex
+    assert(!compactedTooFar, "wal save: compaction beyond the log")
     const h = content.hardState
     if (h !== undefined) {
       const old = s.hardState
