@@ -17,6 +17,7 @@ type Op =
   | { readonly type: "append"; readonly back: number; readonly count: number; readonly sizes: number[]; readonly bumpTerm: boolean }
   | { readonly type: "commit"; readonly by: number }
   | { readonly type: "compact"; readonly back: number }
+  | { readonly type: "install"; readonly ahead: number; readonly release: boolean }
   | { readonly type: "crash"; readonly fraction: number; readonly zeroTail: boolean; readonly count: number }
   | { readonly type: "reopen" }
 
@@ -24,6 +25,7 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ type: fc.constant("append" as const), back: fc.nat(4), count: fc.integer({ min: 1, max: 6 }), sizes: fc.array(fc.nat(400), { minLength: 6, maxLength: 6 }), bumpTerm: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant("commit" as const), by: fc.nat(5) }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant("compact" as const), back: fc.nat(10) }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant("install" as const), ahead: fc.nat(5), release: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant("crash" as const), fraction: fc.double({ min: 0, max: 1, noNaN: true }), zeroTail: fc.boolean(), count: fc.integer({ min: 1, max: 6 }) }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant("reopen" as const) }) },
 )
@@ -55,7 +57,7 @@ function applyAppend(m: Model, plan: ReturnType<typeof plannedAppend>): void {
 }
 
 /** How often the runs reached the interesting cases, so the property cannot pass vacuously. */
-const reached = { tornSaves: 0, wholeAfterCrash: 0, segmentCuts: 0, releasedSegments: 0 }
+const reached = { tornSaves: 0, wholeAfterCrash: 0, segmentCuts: 0, releasedSegments: 0, installs: 0 }
 
 function expectModel(m: Model, replay: LogReplay): void {
   expect(replay.hardState).toEqual(m.hardState)
@@ -94,6 +96,22 @@ async function run(ops: Op[], dir: string): Promise<void> {
         await wal.save(undefined, [], marker)
         m.compacted = { index, term: termAt(m, index) }
         reached.releasedSegments += await wal.releaseTo(marker.index)
+        break
+      }
+      case "install": {
+        // A snapshot from the leader beyond this log: it replaces the whole log.
+        const index = Math.max(m.log.length, m.hardState.commitIndex) + 1 + op.ahead
+        const snapshotTerm = m.hardState.currentTerm
+        const marker: SnapshotMarker = { index: logIndex(index), term: term(snapshotTerm), kind: "Installed" }
+        m.hardState = { ...m.hardState, commitIndex: logIndex(index) }
+        await wal.save(m.hardState, [], marker)
+        // The model keeps only the term at the snapshot index; entries at or below it are never compared.
+        m.log = Array.from({ length: index }, (_, k): Entry => ({
+          index: logIndex(k + 1), term: term(snapshotTerm), type: "Normal", data: new Uint8Array(), config: undefined,
+        }))
+        m.compacted = { index, term: snapshotTerm }
+        reached.installs++
+        if (op.release) reached.releasedSegments += await wal.releaseTo(marker.index)
         break
       }
       case "crash": {
@@ -152,5 +170,6 @@ describe("wal property", () => {
     expect(reached.wholeAfterCrash).toBeGreaterThan(0)
     expect(reached.segmentCuts).toBeGreaterThan(20)
     expect(reached.releasedSegments).toBeGreaterThan(5)
+    expect(reached.installs).toBeGreaterThan(20)
   })
 })
