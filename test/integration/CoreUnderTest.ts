@@ -6,6 +6,7 @@ import {
   leaseLeases,
   leaseTimeToLive,
   newStore,
+  SortOrder,
   type Compare,
   type KvBugName,
   type KvCommand,
@@ -46,6 +47,16 @@ export const wrapperBugs = {
       const result = core.apply(command)
       return result.type === "Put" ? { type: "Put", response: { ...result.response, prevKv: undefined } } : result
     },
+  }),
+  /** A Range asked for descending order gets ascending order. */
+  DescendAsAscend: (core: KvUnderTest): KvUnderTest => ({
+    ...core,
+    apply: (command) =>
+      core.apply(
+        command.type === "Range" && command.request.sortOrder === SortOrder.DESCEND
+          ? { type: "Range", request: { ...command.request, sortOrder: SortOrder.ASCEND } }
+          : command,
+      ),
   }),
 } as const
 

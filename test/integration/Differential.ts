@@ -27,6 +27,7 @@ import {
 import { describeValue, fieldDifferences, type FieldDifference } from "./FieldDiff.ts"
 import { SequenceGenerator, type Step } from "./OpGenerator.ts"
 import { Random } from "./Random.ts"
+import { withoutTieOrder } from "./TieOrder.ts"
 
 /** What the suite drives: the core, or a deliberately broken wrapper around it. */
 export interface KvUnderTest {
@@ -45,6 +46,8 @@ export interface DifferentialOptions {
   readonly stepsPerSequence: number
   readonly etcd: EtcdClient
   readonly core: KvUnderTest
+  /** The end of etcd's log, for the message when etcd stops answering. */
+  readonly etcdLogTail?: () => string
 }
 
 export interface Mismatch {
@@ -126,20 +129,22 @@ async function compareStep(
 ): Promise<ComparedStep> {
   switch (step.type) {
     case "Command": {
-      const outcome = await callEtcd(options.etcd, wireCallOf(step.command))
+      const outcome = await callEtcd(options, wireCallOf(step.command))
       const etcdResult = kvResultOfWire(step.command, outcome)
       const coreResult = coreAnswerOf(() => options.core.apply(coreCommandOf(step.command, etcdResult, sequenceIndex)))
       if (etcdResult.type === "LeaseGrant") leaseClock.granted(etcdResult.response.id, etcdResult.response.ttl)
+      const etcdNeutral = withoutTieOrder(step.command, etcdResult)
+      const coreNeutral = "thrown" in coreResult ? coreResult : withoutTieOrder(step.command, coreResult).result
       return {
         etcdResult,
         etcdAnswer: etcdResult,
         coreAnswer: coreResult,
-        differences: fieldDifferences(etcdResult, coreResult),
-        outcome: outcomeOf(step.command.type, etcdResult),
+        differences: fieldDifferences(etcdNeutral.result, coreNeutral),
+        outcome: outcomeOf(step.command.type, etcdResult) + (etcdNeutral.neutralised ? " (tie order set aside)" : ""),
       }
     }
     case "LeaseTimeToLive": {
-      const outcome = await callEtcd(options.etcd, wireTimeToLiveCall(step.request))
+      const outcome = await callEtcd(options, wireTimeToLiveCall(step.request))
       const etcdAnswer = outcome.ok ? sortedKeys(timeToLiveResponseOf(outcome.response)) : errorOf(outcome)
       const coreAnswer = coreAnswerOf(() =>
         sortedKeys(options.core.leaseTimeToLive(step.request, (id) => leaseClock.remainingSeconds(id))),
@@ -154,7 +159,7 @@ async function compareStep(
       }
     }
     case "LeaseLeases": {
-      const outcome = await callEtcd(options.etcd, wireLeasesCall)
+      const outcome = await callEtcd(options, wireLeasesCall)
       const etcdAnswer = outcome.ok ? sortedLeases(leasesResponseOf(outcome.response)) : errorOf(outcome)
       const coreAnswer = coreAnswerOf(() => sortedLeases(options.core.leaseLeases()))
       return {
@@ -166,7 +171,7 @@ async function compareStep(
       }
     }
     case "HashKV": {
-      const outcome = await callEtcd(options.etcd, wireHashKvCall(step.revision))
+      const outcome = await callEtcd(options, wireHashKvCall(step.revision))
       const etcdAnswer = outcome.ok ? { type: "HashKV", response: hashKvResponseOf(outcome.response) } : errorOf(outcome)
       const coreAnswer = coreAnswerOf(() => options.core.hashKV(step.revision))
       return {
@@ -191,12 +196,15 @@ function coreCommandOf(command: KvCommand, etcdResult: KvResult, sequenceIndex: 
   return { type: "LeaseGrant", request: { ...command.request, id } }
 }
 
-async function callEtcd(etcd: EtcdClient, call: WireCall): Promise<CallOutcome> {
-  const outcome = await etcd.call(call.service, call.method, call.request)
+async function callEtcd(options: DifferentialOptions, call: WireCall): Promise<CallOutcome> {
+  const outcome = await options.etcd.call(call.service, call.method, call.request)
   // etcd's own refusals all start with "etcdserver: "; anything else is the harness failing
   // (deadline, lost connection), not an answer to compare.
   if (!outcome.ok && !outcome.message.startsWith("etcdserver: ")) {
-    throw new Error(`etcd ${call.service}.${call.method} failed outside the API (code ${outcome.code}): ${outcome.message}`)
+    throw new Error(
+      `etcd ${call.service}.${call.method} failed outside the API (code ${outcome.code}): ${outcome.message}\n` +
+        `request: ${describeValue(call.request)}\netcd's log ends with:\n${options.etcdLogTail?.() ?? "(not available)"}`,
+    )
   }
   return outcome
 }

@@ -39,6 +39,9 @@ export const maxTxnOps = 128
 const maxLeaseTtlSeconds = 9_000_000_000
 
 const keyNames = ["a", "b", "b/1", "b/2", "c", "d", "e"] as const
+/** Some sequences use many more keys, so limits, `more` and sorting work on longer lists. */
+const wideKeyNames = [...keyNames, ...Array.from({ length: 24 }, (_, i) => `b/w${String(i).padStart(2, "0")}`)]
+const wideSequenceChance = 0.2
 const values = ["", "x", "y", "zz", "x1"] as const
 const txnDepthMax = 2
 const recentRevisionsMax = 12
@@ -60,6 +63,7 @@ const stepWeights = {
 export class SequenceGenerator {
   private readonly random: Random
   private readonly prefix: string
+  private readonly keyNames: ReadonlyArray<string>
   /** Client-chosen lease IDs of this sequence are leaseIdBase + small numbers, so sequences never share one. */
   private readonly leaseIdBase: bigint
   private currentRevision: number
@@ -78,6 +82,7 @@ export class SequenceGenerator {
   }) {
     this.random = options.random
     this.prefix = `s${String(options.sequenceIndex).padStart(4, "0")}/`
+    this.keyNames = options.random.chance(wideSequenceChance) ? wideKeyNames : keyNames
     this.leaseIdBase = BigInt(options.sequenceIndex + 1) * 1000n
     this.currentRevision = options.startRevision
     this.compactRevision = options.compactRevision
@@ -103,7 +108,13 @@ export class SequenceGenerator {
     this.rememberRevision(revision)
     if (step.type !== "Command") return
     const command = step.command
-    if (command.type === "Compaction") this.compactRevision = command.request.revision
+    if (command.type === "Compaction") {
+      this.compactRevision = command.request.revision
+      // The compaction boundary is where stores go wrong: read and hash exactly at it.
+      const wholeSequence = { key: utf8(this.prefix), rangeEnd: prefixEnd(utf8(this.prefix)) }
+      this.pending.push({ type: "Command", command: { type: "Range", request: rangeRequest({ ...wholeSequence, revision: this.compactRevision }) } })
+      this.pending.push({ type: "HashKV", revision: this.compactRevision })
+    }
     if (command.type === "LeaseGrant" && result.type === "LeaseGrant") {
       const id = result.response.id
       this.liveLeases.push(id)
@@ -128,7 +139,7 @@ export class SequenceGenerator {
       case "DeleteRange":
         return command({ type: "DeleteRange", request: deleteRangeRequest({ ...this.span(), prevKv: this.random.chance(0.5) }) })
       case "Txn":
-        return command({ type: "Txn", request: this.random.chance(0.02) ? this.oversizedTxn() : this.txn(0) })
+        return command({ type: "Txn", request: this.random.chance(0.02) ? this.oversizedTxn() : withoutEtcdPanic(this.txn(0)) })
       case "Compaction":
         return command({ type: "Compaction", request: { revision: this.compactionRevision(), physical: this.random.chance(0.3) } })
       case "LeaseGrant":
@@ -161,7 +172,7 @@ export class SequenceGenerator {
   }
 
   private anyKey(): Bytes {
-    return this.key(this.random.pick(keyNames))
+    return this.key(this.random.pick(this.keyNames))
   }
 
   private span(): { key: Bytes; rangeEnd: Bytes } {
@@ -199,7 +210,7 @@ export class SequenceGenerator {
     const filters = random.chance(0.15)
     return rangeRequest({
       ...this.span(),
-      limit: random.chance(0.25) ? random.between(1, 3) : 0,
+      limit: random.chance(0.25) ? random.pick([-1, 1, 1, 2, 3, 10]) : 0,
       revision: random.chance(0.25) ? this.someRevision() : 0,
       sortOrder: random.chance(0.4) ? (random.between(0, 2) as SortOrder) : 0,
       sortTarget: random.chance(0.4) ? (random.between(0, 4) as SortTarget) : 0,
@@ -364,6 +375,42 @@ export class SequenceGenerator {
     }
     return command({ type: "Txn", request: txnRequest({ success: [{ type: "Put", request: putRequest({ key: empty }) }] }) })
   }
+}
+
+/**
+ * The Txn with the ignore_value/ignore_lease flags dropped when etcd 3.4 would panic on it. Its
+ * duplicate-key check does not see a DeleteRange to "\0" as covering later keys, so a Txn may delete
+ * a key and then Put it with an ignore flag; the check before the writes passes, the Put finds no
+ * key, and etcd panics ("unexpected error during txn") on every replay of its log: the member is
+ * lost for good. No answer to compare there, so the suite never sends it.
+ */
+export function withoutEtcdPanic(txn: TxnRequest): TxnRequest {
+  const ops = flatOps(txn)
+  const openDeletes = ops.flatMap((op) => (op.type === "DeleteRange" && isGteRangeEnd(op.request.rangeEnd) ? [op.request.key] : []))
+  const endangered = ops.some(
+    (op) =>
+      op.type === "Put" &&
+      (op.request.ignoreValue || op.request.ignoreLease) &&
+      openDeletes.some((from) => Buffer.compare(op.request.key, from) >= 0),
+  )
+  return endangered ? withoutIgnoreFlags(txn) : txn
+}
+
+function flatOps(txn: TxnRequest): RequestOp[] {
+  return [...txn.success, ...txn.failure].flatMap((op) => (op.type === "Txn" ? [op, ...flatOps(op.request)] : [op]))
+}
+
+function withoutIgnoreFlags(txn: TxnRequest): TxnRequest {
+  const rewrite = (op: RequestOp): RequestOp => {
+    if (op.type === "Put") return { type: "Put", request: { ...op.request, ignoreValue: false, ignoreLease: false } }
+    if (op.type === "Txn") return { type: "Txn", request: withoutIgnoreFlags(op.request) }
+    return op
+  }
+  return { ...txn, success: txn.success.map(rewrite), failure: txn.failure.map(rewrite) }
+}
+
+function isGteRangeEnd(rangeEnd: Bytes): boolean {
+  return rangeEnd.length === 1 && rangeEnd[0] === 0
 }
 
 function command(command: KvCommand): Step {

@@ -29,9 +29,9 @@ describe.skipIf(etcdSuiteSkipped())("the KV core answers like etcd 3.4", () => {
   })
 
   it(`matches etcd on ${sequences} random sequences of ${stepsPerSequence} steps (seed ${seed})`, async () => {
-    if (client === undefined) throw new Error("etcd did not start")
+    if (client === undefined || etcd === undefined) throw new Error("etcd did not start")
     const startedMs = performance.now()
-    const report = await runDifferential({ seed, sequences, stepsPerSequence, etcd: client, core: freshCore() })
+    const report = await runDifferential({ seed, sequences, stepsPerSequence, etcd: client, core: freshCore(), etcdLogTail: etcd.logTail })
     const seconds = ((performance.now() - startedMs) / 1000).toFixed(1)
     const outcomes = [...report.outcomes].sort(([a], [b]) => a.localeCompare(b))
     console.log(
