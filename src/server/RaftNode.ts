@@ -5,6 +5,7 @@
 // fdatasync for the whole Ready (group commit). A client's answer leaves only after its entry is
 // durable and applied. The order per Ready is the Raft contract: send the leader's replication
 // traffic, persist, send what had to wait for durability (votes, acks), apply.
+import { randomInt } from "node:crypto"
 import { assert } from "../assert.ts"
 import type { KvCommand, KvResult } from "../kv/Api.ts"
 import type { Event } from "../kv/Api.ts"
@@ -18,8 +19,11 @@ import { WaiterMap } from "./Waiters.ts"
 export interface NodeStorage {
   /** Appends hard state and entries (entries[0] may replace a suffix); resolves once durable if `sync`. */
   save(hardState: HardState | undefined, entries: ReadonlyArray<Entry>, sync: boolean): Promise<void>
-  /** Makes a snapshot durable (the leader's InstallSnapshot, or our own for compaction). */
-  saveSnapshot(snapshot: Snapshot): Promise<void>
+  /**
+   * Makes a snapshot durable: our own for compaction (the log after it stays), or one `installed`
+   * from the leader (it replaces the whole log).
+   */
+  saveSnapshot(snapshot: Snapshot, installed: boolean): Promise<void>
 }
 
 export interface NodeTransport {
@@ -100,9 +104,9 @@ export class RaftNode {
     this.appliedConfig = recovered.snapshot.meta.config
     this.leaderId = 0 as NodeId
     if (recovered.snapshot.data.length > 0) machine.restore(recovered.snapshot.data)
-    // Request IDs: the node's ID in the high bits, a counter below, started from the clock so a
-    // restarted node does not reuse the IDs of entries it proposed before.
-    this.nextRequestId = (BigInt(options.raft.id) << 40n) | (BigInt(options.nowMs()) & 0xffffffffffn)
+    // Request IDs: 20 bits of the node's ID, then a counter from a random 44-bit start, so that
+    // a restarted node does not reuse the IDs of its entries that are still being committed.
+    this.nextRequestId = (BigInt(options.raft.id % 0x100000) << 44n) | (BigInt(randomInt(2 ** 47)) & ((1n << 44n) - 1n))
   }
 
   get term(): Term {
@@ -122,7 +126,8 @@ export class RaftNode {
   /** Replicates `command` and resolves with its result once applied here. */
   propose(command: KvCommand): Promise<KvResult> {
     if (this.failure !== undefined) return Promise.reject(this.failure)
-    const requestId = this.nextRequestId++
+    const requestId = this.nextRequestId
+    this.nextRequestId = BigInt.asUintN(64, requestId + 1n)
     const data = encodeEntryData(requestId, command)
     return new Promise((resolve, reject) => {
       this.proposalWaiters.add(requestId, { resolve, reject, deadlineMs: this.options.nowMs() + this.options.requestTimeoutMs })
@@ -138,6 +143,16 @@ export class RaftNode {
       const context = -this.nextReadContext++ // negative keys: individual deadlines, not batches
       this.readFailures.add(context, { resolve, reject, deadlineMs: this.options.nowMs() + this.options.requestTimeoutMs })
       this.readWaiters.push(() => this.readFailures.resolve(context, undefined))
+      this.schedule()
+    })
+  }
+
+  /** Resolves once everything up to `index` is applied here (startup replay, tests). */
+  whenApplied(index: LogIndex): Promise<void> {
+    if (index <= this.appliedIndex) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.pendingReads.push({ index, resolve })
+      this.inputs.push({ type: "Applied", index: this.appliedIndex })
       this.schedule()
     })
   }
@@ -224,7 +239,7 @@ export class RaftNode {
   private async handleReady(ready: Ready): Promise<void> {
     if (ready.messages.length > 0) this.transport.send(ready.messages)
     if (ready.snapshot !== undefined) {
-      await this.storage.saveSnapshot(ready.snapshot)
+      await this.storage.saveSnapshot(ready.snapshot, true)
       this.machine.restore(ready.snapshot.data)
       this.snapshotIndex = ready.snapshot.meta.index
       this.appliedIndex = ready.snapshot.meta.index
@@ -285,7 +300,7 @@ export class RaftNode {
       meta: { index, term: this.appliedTerm, config: this.appliedConfig },
       data,
     }
-    await this.storage.saveSnapshot(snapshot)
+    await this.storage.saveSnapshot(snapshot, false)
     this.snapshotIndex = index
     this.inputs.push({ type: "CompactLog", index, data })
   }

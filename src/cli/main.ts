@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// The verikv command: one member of a verikv cluster, configured like etcd.
+// Runs until SIGINT or SIGTERM, then closes the listeners, flushes the WAL and exits.
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Effect } from "effect"
+import { Command } from "effect/cli"
+import { startServer, VERSION, type Logger } from "../server/EtcdServer.ts"
+import { serverFlags, toServerConfig } from "./Flags.ts"
+
+const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const
+
+function stderrLogger(minimum: keyof typeof LEVELS): Logger {
+  const write = (level: keyof typeof LEVELS, letter: string) => (message: string): void => {
+    if (LEVELS[level] < LEVELS[minimum]) return
+    process.stderr.write(`${new Date().toISOString()} ${letter} | verikv: ${message}\n`)
+  }
+  return { debug: write("debug", "D"), info: write("info", "I"), warn: write("warn", "W"), error: write("error", "E") }
+}
+
+const verikv = Command.make("verikv", serverFlags, (flags) =>
+  Effect.gen(function* () {
+    const config = yield* Effect.try(() => toServerConfig(flags))
+    const log = stderrLogger(config.logLevel)
+    log.info(`verikv ${VERSION}, Node ${process.version}`)
+    yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => startServer(config, log),
+        catch: (error) => {
+          log.error(`cannot start: ${error instanceof Error ? error.message : String(error)}`)
+          return error
+        },
+      }),
+      (server) => Effect.promise(() => server.close()),
+    )
+    return yield* Effect.never
+  }).pipe(Effect.scoped))
+
+verikv.pipe(Command.run({ version: VERSION }), Effect.provide(NodeServices.layer), NodeRuntime.runMain)

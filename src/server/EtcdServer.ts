@@ -1,0 +1,252 @@
+// A verikv member: recovery from disk, the node loop, and etcd's gRPC API on the client URLs.
+import { createHash, randomInt } from "node:crypto"
+import * as fsp from "node:fs"
+import * as http2 from "node:http2"
+import type { AddressInfo } from "node:net"
+import * as path from "node:path"
+import { performance } from "node:perf_hooks"
+import type { KvCommand, KvResult, RangeRequest, TxnRequest } from "../kv/Api.ts"
+import { minLeaseTtlSeconds, range, validateCommand } from "../kv/index.ts"
+import type { Header } from "../platform/grpc/codec/KvCodec.ts"
+import { grpcStreamListener, type Method } from "../platform/grpc/Server.ts"
+import { kvMethods } from "../platform/grpc/services/KvService.ts"
+import { maintenanceMethods } from "../platform/grpc/services/MaintenanceService.ts"
+import { GrpcError, Status } from "../platform/grpc/Status.ts"
+import type { NodeId } from "../raft/Types.ts"
+import { type ServerConfig, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVERHEAD_BYTES } from "./Config.ts"
+import { openDisk } from "./DiskStorage.ts"
+import { loadOrCreateIdentity, raftIdOf, type Identity } from "./Identity.ts"
+import { KvMachine } from "./KvMachine.ts"
+import { RaftNode, RequestTimeoutError } from "./RaftNode.ts"
+
+export const VERSION = "3.4.0-verikv.0.1.0"
+
+export interface Logger {
+  debug(message: string): void
+  info(message: string): void
+  warn(message: string): void
+  error(message: string): void
+}
+
+export interface RunningServer {
+  readonly identity: Identity
+  /** The client URLs actually bound (a port 0 in the flags is resolved). */
+  readonly clientUrls: ReadonlyArray<string>
+  readonly node: RaftNode
+  readonly machine: KvMachine
+  close(): Promise<void>
+}
+
+const ERR_TOO_LARGE = "etcdserver: request is too large"
+const ERR_NO_SPACE = "etcdserver: mvcc: database space exceeded"
+
+function toGrpcError(error: unknown): GrpcError {
+  if (error instanceof GrpcError) return error
+  if (error instanceof RequestTimeoutError) return new GrpcError(Status.UNAVAILABLE, error.message)
+  return new GrpcError(Status.UNAVAILABLE, error instanceof Error ? error.message : String(error))
+}
+
+/** Commands that add data, refused while the NOSPACE alarm is raised (etcd's quota check). */
+function addsData(command: KvCommand): boolean {
+  const txnAddsData = (txn: TxnRequest): boolean =>
+    [...txn.success, ...txn.failure].some((op) => op.type === "Put" || (op.type === "Txn" && txnAddsData(op.request)))
+  return command.type === "Put" || command.type === "LeaseGrant" || (command.type === "Txn" && txnAddsData(command.request))
+}
+
+/**
+ * What Maintenance.Snapshot streams: the store snapshot padded to whole 512-byte sectors, then its
+ * SHA-256, the shape etcdctl checks before it keeps the file (etcd's blob is a bolt file + hash).
+ */
+function snapshotBlob(store: Uint8Array): Uint8Array {
+  const paddedBytes = Math.ceil(store.length / 512) * 512
+  const blob = new Uint8Array(paddedBytes + 32)
+  blob.set(store)
+  blob.set(createHash("sha256").update(blob.subarray(0, paddedBytes)).digest(), paddedBytes)
+  return blob
+}
+
+export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
+  const memberDir = path.join(config.dataDir, "member")
+  fsp.mkdirSync(memberDir, { recursive: true })
+  const identity = await loadOrCreateIdentity(memberDir, config.name, config.initialCluster, config.initialClusterToken)
+  const selfId = raftIdOf(identity.memberId)
+  const voters = identity.members.map((m) => raftIdOf(m.id)).sort((a, b) => a - b) as NodeId[]
+  if (voters.length !== 1) {
+    throw new Error("verikv runs single-member clusters only so far: --initial-cluster must name one member")
+  }
+  const disk = await openDisk(config.dataDir, { voters, votersOutgoing: [], learners: [] }, (m) => log.warn(m))
+  const electionTicks = Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs))
+  const machine = new KvMachine({
+    minLeaseTtlSeconds: minLeaseTtlSeconds(electionTicks, config.heartbeatIntervalMs),
+    maxTxnOps: config.maxTxnOps,
+  })
+  const node = new RaftNode(
+    {
+      raft: {
+        id: selfId,
+        electionTimeoutTicks: electionTicks,
+        heartbeatTimeoutTicks: 1,
+        preVote: true,
+        checkQuorum: true,
+        appendEntriesCountMax: 1024,
+        inflightCountMax: 256,
+        seed: randomInt(2 ** 31),
+      },
+      snapshotCount: config.snapshotCount,
+      requestTimeoutMs: 5000 + 2 * config.electionTimeoutMs,
+      nowMs: () => performance.now(),
+    },
+    disk.raftStorage,
+    disk.storage,
+    { send: () => {} },
+    machine,
+  )
+  let fatal: Error | undefined
+  node.onFatal = (error) => {
+    fatal = error
+    log.error(`stopping: ${error.message}`)
+  }
+  const recoveredCommit = disk.raftStorage.hardState.commitIndex
+  // A lone voter need not wait out an election timeout to lead.
+  if (voters.length === 1) node.push({ type: "Hup" })
+  await node.whenApplied(recoveredCommit)
+
+  const ticker = setInterval(() => {
+    node.push({ type: "Tick" })
+    node.expireRequests()
+  }, config.heartbeatIntervalMs)
+
+  const quotaBytes = config.quotaBackendBytes > 0 ? config.quotaBackendBytes : DEFAULT_QUOTA_BACKEND_BYTES
+  const alarms = new Set<number>() // AlarmType values raised on this member
+  const header = (revision?: number): Header => ({
+    clusterId: identity.clusterId,
+    memberId: identity.memberId,
+    revision: revision ?? machine.store.currentRevision,
+    raftTerm: node.term,
+  })
+
+  async function propose(command: KvCommand): Promise<KvResult> {
+    if (fatal !== undefined) throw new GrpcError(Status.UNAVAILABLE, fatal.message)
+    if (addsData(command)) {
+      if (machine.dbSizeBytes > quotaBytes) alarms.add(1)
+      if (alarms.has(1)) throw new GrpcError(Status.RESOURCE_EXHAUSTED, ERR_NO_SPACE)
+    }
+    try {
+      return await node.propose(command)
+    } catch (error) {
+      throw toGrpcError(error)
+    }
+  }
+
+  const methods = new Map<string, Method>([
+    ...kvMethods({
+      header,
+      validate: (command) => {
+        const invalid = validateCommand(command, config.maxTxnOps)
+        if (invalid !== undefined) throw new GrpcError(invalid.code as Status, invalid.message)
+      },
+      propose,
+      range: async (request: RangeRequest) => {
+        if (!request.serializable) {
+          try {
+            await node.linearizableBarrier()
+          } catch (error) {
+            throw toGrpcError(error)
+          }
+        }
+        return range(machine.store, request)
+      },
+    }),
+    ...maintenanceMethods({
+      header,
+      status: async () => ({
+        version: VERSION,
+        dbSize: machine.dbSizeBytes,
+        leader: node.role === "Leader" ? identity.memberId : 0n,
+        raftIndex: node.commitIndex,
+        raftTerm: node.term,
+        raftAppliedIndex: node.appliedIndex,
+        errors: [...alarms].map((a) => (a === 1 ? "memberID:" + identity.memberId + " alarm:NOSPACE" : "")).filter((e) => e !== ""),
+        dbSizeInUse: machine.dbSizeBytes,
+        isLearner: false,
+      }),
+      hash: async () => {
+        throw new GrpcError(Status.UNIMPLEMENTED, "Hash is not supported; use HashKV")
+      },
+      hashKv: async () => {
+        throw new GrpcError(Status.UNIMPLEMENTED, "HashKV is not supported yet")
+      },
+      snapshot: async () => snapshotBlob(machine.snapshot()),
+      defragment: async () => {},
+      alarm: async (request) => {
+        if (request.action === 2) alarms.delete(request.alarm) // DEACTIVATE
+        if (request.action === 1 && request.alarm !== 0) alarms.add(request.alarm) // ACTIVATE
+        return [...alarms].map((alarm) => ({ memberId: identity.memberId, alarm }))
+      },
+      moveLeader: async () => {
+        throw new GrpcError(Status.FAILED_PRECONDITION, "etcdserver: bad leader transferee")
+      },
+      members: async () =>
+        identity.members.map((m) => ({
+          id: m.id,
+          name: m.name,
+          peerUrls: m.peerUrls,
+          clientUrls: m.id === identity.memberId ? config.advertiseClientUrls : [],
+          isLearner: false,
+        })),
+    }),
+  ])
+
+  const listener = grpcStreamListener({
+    methods,
+    maxReceiveMessageBytes: config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    onInternalError: (p, error) => log.error(`${p}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+  })
+  const servers: Array<http2.Http2Server | http2.Http2SecureServer> = []
+  const clientUrls: Array<string> = []
+  for (const url of config.listenClientUrls) {
+    const parsed = new URL(url)
+    const server = http2.createServer({ maxSessionMemory: 64 })
+    server.on("stream", (stream, headers) => {
+      // etcd refuses requests over --max-request-bytes with its own error, before decoding.
+      const length = Number(headers["content-length"] ?? 0)
+      if (length > config.maxRequestBytes) {
+        stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": String(Status.INVALID_ARGUMENT), "grpc-message": ERR_TOO_LARGE }, { endStream: true })
+        return
+      }
+      listener(stream, headers)
+    })
+    server.on("sessionError", (error) => log.debug(`client session error: ${error.message}`))
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject)
+      server.listen(Number(parsed.port || 2379), parsed.hostname.replace(/^\[|\]$/g, ""), () => resolve())
+    })
+    const port = (server.address() as AddressInfo).port
+    clientUrls.push(`${parsed.protocol}//${parsed.hostname}:${port}`)
+    servers.push(server)
+  }
+
+  log.info(`name = ${config.name}`)
+  log.info(`data dir = ${config.dataDir}`)
+  log.info(`member ID = ${identity.memberId.toString(16)}, cluster ID = ${identity.clusterId.toString(16)}`)
+  log.info(`recovered revision ${machine.store.currentRevision} at applied index ${node.appliedIndex}${disk.fresh ? " (new member)" : ""}`)
+  log.info(`serving client requests on ${clientUrls.join(", ")}`)
+
+  return {
+    identity,
+    clientUrls,
+    node,
+    machine,
+    async close() {
+      clearInterval(ticker)
+      await Promise.all(servers.map((server) => new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        // Open streams (watches, keep-alives) would hold close() forever.
+        setTimeout(resolve, 1000).unref()
+      })))
+      node.stop()
+      await disk.storage.close()
+      log.info("stopped")
+    },
+  }
+}
