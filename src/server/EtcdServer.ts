@@ -6,18 +6,22 @@ import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
 import type { KvCommand, KvResult, RangeRequest, TxnRequest } from "../kv/Api.ts"
-import { minLeaseTtlSeconds, range, validateCommand } from "../kv/index.ts"
+import { crc32c, hashKV, leaseLeases, leaseTimeToLive, minLeaseTtlSeconds, range, validateCommand } from "../kv/index.ts"
 import type { Header } from "../platform/grpc/codec/KvCodec.ts"
 import { grpcStreamListener, type Method } from "../platform/grpc/Server.ts"
 import { kvMethods } from "../platform/grpc/services/KvService.ts"
+import { leaseMethods } from "../platform/grpc/services/LeaseService.ts"
 import { maintenanceMethods } from "../platform/grpc/services/MaintenanceService.ts"
+import { watchMethods } from "../platform/grpc/services/WatchService.ts"
 import { GrpcError, Status } from "../platform/grpc/Status.ts"
 import type { NodeId } from "../raft/Types.ts"
 import { type ServerConfig, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVERHEAD_BYTES } from "./Config.ts"
 import { openDisk } from "./DiskStorage.ts"
 import { loadOrCreateIdentity, raftIdOf, type Identity } from "./Identity.ts"
 import { KvMachine } from "./KvMachine.ts"
+import { LeaseClock } from "./LeaseClock.ts"
 import { RaftNode, RequestTimeoutError } from "./RaftNode.ts"
+import { WatchHub } from "./WatchHub.ts"
 
 export const VERSION = "3.4.0-verikv.0.1.0"
 
@@ -35,6 +39,19 @@ export interface RunningServer {
   readonly node: RaftNode
   readonly machine: KvMachine
   close(): Promise<void>
+}
+
+/** Expired leases revoked per tick at most (etcd rate-limits revokes too). */
+const LEASE_REVOKES_PER_TICK_MAX = 64
+/** etcd's default interval for progress notifications to idle watchers that asked for them. */
+const WATCH_PROGRESS_INTERVAL_MS = 10 * 60 * 1000
+
+/** A server-chosen lease ID: positive int64, not in use. */
+function freshLeaseIdFrom(inUse: (id: bigint) => boolean): bigint {
+  for (;;) {
+    const id = BigInt.asUintN(63, (BigInt(randomInt(2 ** 47)) << 16n) ^ BigInt(randomInt(2 ** 47)))
+    if (id !== 0n && !inUse(id)) return id
+  }
 }
 
 const ERR_TOO_LARGE = "etcdserver: request is too large"
@@ -106,15 +123,41 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     fatal = error
     log.error(`stopping: ${error.message}`)
   }
+  const hub = new WatchHub(() => machine.store)
+  node.onEvents = (events) => hub.publish(events)
+  const leaseClock = new LeaseClock()
+  machine.onApplied = (_index, command, result) => {
+    if (result.type === "LeaseGrant") leaseClock.granted(result.response.id, result.response.ttl, performance.now())
+    else if (command.type === "LeaseRevoke") leaseClock.revoked(command.request.id)
+  }
   const recoveredCommit = disk.raftStorage.hardState.commitIndex
   // A lone voter need not wait out an election timeout to lead.
   if (voters.length === 1) node.push({ type: "Hup" })
   await node.whenApplied(recoveredCommit)
 
+  let leading = false
   const ticker = setInterval(() => {
     node.push({ type: "Tick" })
     node.expireRequests()
+    const now = performance.now()
+    if (node.role !== "Leader") {
+      leading = false
+      return
+    }
+    if (!leading) {
+      leading = true
+      leaseClock.promote(machine.store.leases.values(), now, config.electionTimeoutMs)
+    }
+    for (const id of leaseClock.takeExpired(now, LEASE_REVOKES_PER_TICK_MAX)) {
+      node.propose({ type: "LeaseRevoke", request: { id } }).then(
+        (result) => {
+          if (result.type === "Error") leaseClock.revoked(id) // already gone
+        },
+        () => leaseClock.revokeFailed(id),
+      )
+    }
   }, config.heartbeatIntervalMs)
+  const progressTimer = setInterval(() => hub.notifyProgress(), WATCH_PROGRESS_INTERVAL_MS)
 
   const quotaBytes = config.quotaBackendBytes > 0 ? config.quotaBackendBytes : DEFAULT_QUOTA_BACKEND_BYTES
   const alarms = new Set<number>() // AlarmType values raised on this member
@@ -138,6 +181,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     }
   }
 
+  const freshLeaseId = (): bigint => freshLeaseIdFrom((id) => machine.store.leases.has(id))
   const methods = new Map<string, Method>([
     ...kvMethods({
       header,
@@ -157,6 +201,25 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
         return range(machine.store, request)
       },
     }),
+    ...watchMethods(hub, (revision) => header(revision)),
+    ...leaseMethods({
+      header,
+      grant: (ttl, id) => propose({ type: "LeaseGrant", request: { ttl, id: id === 0n ? freshLeaseId() : id } }),
+      revoke: (id) => propose({ type: "LeaseRevoke", request: { id } }),
+      keepAlive: async (id) => {
+        const lease = machine.store.leases.get(id)
+        if (lease === undefined) return 0
+        if (node.role !== "Leader") throw new GrpcError(Status.UNAVAILABLE, "etcdserver: not leader")
+        return leaseClock.renew(id, lease.ttlSeconds, performance.now()) ? lease.ttlSeconds : 0
+      },
+      timeToLive: async (id, keys) => leaseTimeToLive(machine.store, { id, keys }, (lease) => leaseClock.remainingSeconds(lease, performance.now())),
+      leases: async () => {
+        const known = leaseLeases(machine.store)
+        const order = new Map(leaseClock.byExpiry().map((id, k) => [id, k]))
+        const rank = (id: bigint): number => order.get(id) ?? Number.MAX_SAFE_INTEGER
+        return { ...known, leases: [...known.leases].sort((a, b) => rank(a.id) - rank(b.id)) }
+      },
+    }),
     ...maintenanceMethods({
       header,
       status: async () => ({
@@ -170,11 +233,13 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
         dbSizeInUse: machine.dbSizeBytes,
         isLearner: false,
       }),
-      hash: async () => {
-        throw new GrpcError(Status.UNIMPLEMENTED, "Hash is not supported; use HashKV")
-      },
-      hashKv: async () => {
-        throw new GrpcError(Status.UNIMPLEMENTED, "HashKV is not supported yet")
+      // etcd hashes its whole bolt file, which has no counterpart here: this is the CRC-32C of
+      // the store's snapshot encoding, equal on replicas with equal state.
+      hash: async () => crc32c(0, machine.snapshot()),
+      hashKv: async (revision) => {
+        const result = hashKV(machine.store, revision)
+        if (result.type === "Error") throw new GrpcError(result.error.code as Status, result.error.message)
+        return { hash: result.response.hash, compactRevision: result.response.compactRevision, revision: result.response.header.revision }
       },
       snapshot: async () => snapshotBlob(machine.snapshot()),
       defragment: async () => {},
@@ -239,6 +304,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     machine,
     async close() {
       clearInterval(ticker)
+      clearInterval(progressTimer)
       await Promise.all(servers.map((server) => new Promise<void>((resolve) => {
         server.close(() => resolve())
         // Open streams (watches, keep-alives) would hold close() forever.

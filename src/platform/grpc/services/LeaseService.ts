@@ -1,0 +1,84 @@
+// etcdserverpb.Lease: grant and revoke go through the log; keep-alive renews on the leader's
+// clock; TimeToLive and Leases read the store and that clock.
+import type { KvResult, LeaseId, LeaseLeasesResponse, LeaseTimeToLiveResponse } from "../../../kv/Api.ts"
+import type { Header } from "../codec/KvCodec.ts"
+import {
+  readLeaseGrantRequest,
+  readLeaseId,
+  readLeaseTimeToLiveRequest,
+  writeLeaseIdTtl,
+  writeLeaseLeasesResponse,
+  writeLeaseTimeToLiveResponse,
+} from "../codec/LeaseCodec.ts"
+import { writeHeaderOnly } from "../codec/KvCodec.ts"
+import type { Method } from "../Server.ts"
+import { GrpcError } from "../Status.ts"
+import { ProtoReader, ProtoWriter } from "../Wire.ts"
+import { throwIfError } from "./KvService.ts"
+
+export interface LeaseBackend {
+  header(revision?: number): Header
+  grant(ttl: number, id: LeaseId): Promise<KvResult>
+  revoke(id: LeaseId): Promise<KvResult>
+  /** Renews a lease; resolves to its TTL, or 0 if the lease is unknown (etcd's answer). */
+  keepAlive(id: LeaseId): Promise<number>
+  timeToLive(id: LeaseId, keys: boolean): Promise<LeaseTimeToLiveResponse>
+  leases(): Promise<LeaseLeasesResponse>
+}
+
+function written(fill: (w: ProtoWriter) => void): Uint8Array {
+  const w = new ProtoWriter()
+  fill(w)
+  return w.finish()
+}
+
+export function leaseMethods(backend: LeaseBackend): Map<string, Method> {
+  return new Map<string, Method>([
+    ["/etcdserverpb.Lease/LeaseGrant", {
+      kind: "unary",
+      handle: async (bytes) => {
+        const request = readLeaseGrantRequest(new ProtoReader(bytes))
+        const result = await backend.grant(request.ttl, request.id)
+        throwIfError(result)
+        if (result.type !== "LeaseGrant") throw new Error("lease grant answered with " + result.type)
+        return written((w) => writeLeaseIdTtl(w, backend.header(result.response.header.revision), result.response.id, result.response.ttl))
+      },
+    }],
+    ["/etcdserverpb.Lease/LeaseRevoke", {
+      kind: "unary",
+      handle: async (bytes) => {
+        const result = await backend.revoke(readLeaseId(new ProtoReader(bytes)))
+        throwIfError(result)
+        return written((w) => writeHeaderOnly(w, backend.header(result.response.header.revision)))
+      },
+    }],
+    ["/etcdserverpb.Lease/LeaseTimeToLive", {
+      kind: "unary",
+      handle: async (bytes) => {
+        const request = readLeaseTimeToLiveRequest(new ProtoReader(bytes))
+        const response = await backend.timeToLive(request.id, request.keys)
+        return written((w) => writeLeaseTimeToLiveResponse(w, backend.header(response.header.revision), response))
+      },
+    }],
+    ["/etcdserverpb.Lease/LeaseLeases", {
+      kind: "unary",
+      handle: async () => {
+        const response = await backend.leases()
+        return written((w) => writeLeaseLeasesResponse(w, backend.header(response.header.revision), response.leases.map((l) => l.id)))
+      },
+    }],
+    ["/etcdserverpb.Lease/LeaseKeepAlive", {
+      kind: "stream",
+      open: (call) => ({
+        onMessage: (bytes) => {
+          const id = readLeaseId(new ProtoReader(bytes))
+          backend.keepAlive(id).then(
+            (ttl) => call.send(written((w) => writeLeaseIdTtl(w, backend.header(), id, ttl))),
+            (error: unknown) => call.end(error instanceof GrpcError ? error : new GrpcError(14, String(error))),
+          )
+        },
+        onEnd: () => call.end(),
+      }),
+    }],
+  ])
+}
