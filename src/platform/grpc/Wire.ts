@@ -256,3 +256,10 @@ export class ProtoWriter {
     this.pos += prefixBytes
   }
 }
+
+/** Runs `fill` on a fresh writer and returns the message bytes. */
+export function encodeMessage(fill: (w: ProtoWriter) => void): Uint8Array {
+  const w = new ProtoWriter()
+  fill(w)
+  return w.finish()
+}

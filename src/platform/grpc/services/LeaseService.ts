@@ -13,7 +13,7 @@ import {
 import { writeHeaderOnly } from "../codec/KvCodec.ts"
 import type { Method } from "../Server.ts"
 import { GrpcError } from "../Status.ts"
-import { ProtoReader, ProtoWriter } from "../Wire.ts"
+import { encodeMessage, ProtoReader } from "../Wire.ts"
 import { throwIfError } from "./KvService.ts"
 
 export interface LeaseBackend {
@@ -26,12 +26,6 @@ export interface LeaseBackend {
   leases(): Promise<LeaseLeasesResponse>
 }
 
-function written(fill: (w: ProtoWriter) => void): Uint8Array {
-  const w = new ProtoWriter()
-  fill(w)
-  return w.finish()
-}
-
 export function leaseMethods(backend: LeaseBackend): Map<string, Method> {
   return new Map<string, Method>([
     ["/etcdserverpb.Lease/LeaseGrant", {
@@ -41,7 +35,7 @@ export function leaseMethods(backend: LeaseBackend): Map<string, Method> {
         const result = await backend.grant(request.ttl, request.id)
         throwIfError(result)
         if (result.type !== "LeaseGrant") throw new Error("lease grant answered with " + result.type)
-        return written((w) => writeLeaseIdTtl(w, backend.header(result.response.header.revision), result.response.id, result.response.ttl))
+        return encodeMessage((w) => writeLeaseIdTtl(w, backend.header(result.response.header.revision), result.response.id, result.response.ttl))
       },
     }],
     ["/etcdserverpb.Lease/LeaseRevoke", {
@@ -49,7 +43,7 @@ export function leaseMethods(backend: LeaseBackend): Map<string, Method> {
       handle: async (bytes) => {
         const result = await backend.revoke(readLeaseId(new ProtoReader(bytes)))
         throwIfError(result)
-        return written((w) => writeHeaderOnly(w, backend.header(result.response.header.revision)))
+        return encodeMessage((w) => writeHeaderOnly(w, backend.header(result.response.header.revision)))
       },
     }],
     ["/etcdserverpb.Lease/LeaseTimeToLive", {
@@ -57,14 +51,14 @@ export function leaseMethods(backend: LeaseBackend): Map<string, Method> {
       handle: async (bytes) => {
         const request = readLeaseTimeToLiveRequest(new ProtoReader(bytes))
         const response = await backend.timeToLive(request.id, request.keys)
-        return written((w) => writeLeaseTimeToLiveResponse(w, backend.header(response.header.revision), response))
+        return encodeMessage((w) => writeLeaseTimeToLiveResponse(w, backend.header(response.header.revision), response))
       },
     }],
     ["/etcdserverpb.Lease/LeaseLeases", {
       kind: "unary",
       handle: async () => {
         const response = await backend.leases()
-        return written((w) => writeLeaseLeasesResponse(w, backend.header(response.header.revision), response.leases.map((l) => l.id)))
+        return encodeMessage((w) => writeLeaseLeasesResponse(w, backend.header(response.header.revision), response.leases.map((l) => l.id)))
       },
     }],
     ["/etcdserverpb.Lease/LeaseKeepAlive", {
@@ -73,7 +67,7 @@ export function leaseMethods(backend: LeaseBackend): Map<string, Method> {
         onMessage: (bytes) => {
           const id = readLeaseId(new ProtoReader(bytes))
           backend.keepAlive(id).then(
-            (ttl) => call.send(written((w) => writeLeaseIdTtl(w, backend.header(), id, ttl))),
+            (ttl) => call.send(encodeMessage((w) => writeLeaseIdTtl(w, backend.header(), id, ttl))),
             (error: unknown) => call.end(error instanceof GrpcError ? error : new GrpcError(14, String(error))),
           )
         },

@@ -16,7 +16,7 @@ import {
 } from "../codec/MaintenanceCodec.ts"
 import type { Method } from "../Server.ts"
 import { GrpcError } from "../Status.ts"
-import { ProtoReader, ProtoWriter } from "../Wire.ts"
+import { encodeMessage, ProtoReader } from "../Wire.ts"
 
 export interface MaintenanceBackend {
   header(revision?: number): Header
@@ -39,37 +39,31 @@ function unary(handle: (request: Buffer) => Promise<Uint8Array>): Method {
   return { kind: "unary", handle }
 }
 
-function written(fill: (w: ProtoWriter) => void): Uint8Array {
-  const w = new ProtoWriter()
-  fill(w)
-  return w.finish()
-}
-
 export function maintenanceMethods(backend: MaintenanceBackend): Map<string, Method> {
   return new Map<string, Method>([
     ["/etcdserverpb.Maintenance/Status", unary(async () => {
       const status = await backend.status()
-      return written((w) => writeStatusResponse(w, backend.header(), status))
+      return encodeMessage((w) => writeStatusResponse(w, backend.header(), status))
     })],
     ["/etcdserverpb.Maintenance/Hash", unary(async () => {
       const hash = await backend.hash()
-      return written((w) => writeHashResponse(w, backend.header(), hash))
+      return encodeMessage((w) => writeHashResponse(w, backend.header(), hash))
     })],
     ["/etcdserverpb.Maintenance/HashKV", unary(async (bytes) => {
       const { hash, compactRevision, revision } = await backend.hashKv(readInt64Field1(new ProtoReader(bytes)))
-      return written((w) => writeHashKvResponse(w, backend.header(revision), hash, compactRevision))
+      return encodeMessage((w) => writeHashKvResponse(w, backend.header(revision), hash, compactRevision))
     })],
     ["/etcdserverpb.Maintenance/Defragment", unary(async () => {
       await backend.defragment()
-      return written((w) => writeHeaderOnly(w, backend.header()))
+      return encodeMessage((w) => writeHeaderOnly(w, backend.header()))
     })],
     ["/etcdserverpb.Maintenance/Alarm", unary(async (bytes) => {
       const alarms = await backend.alarm(readAlarmRequest(new ProtoReader(bytes)))
-      return written((w) => writeAlarmResponse(w, backend.header(), alarms))
+      return encodeMessage((w) => writeAlarmResponse(w, backend.header(), alarms))
     })],
     ["/etcdserverpb.Maintenance/MoveLeader", unary(async (bytes) => {
       await backend.moveLeader(readUint64Field1(new ProtoReader(bytes)))
-      return written((w) => writeHeaderOnly(w, backend.header()))
+      return encodeMessage((w) => writeHeaderOnly(w, backend.header()))
     })],
     ["/etcdserverpb.Maintenance/Snapshot", {
       kind: "stream",
@@ -85,7 +79,7 @@ export function maintenanceMethods(backend: MaintenanceBackend): Map<string, Met
                 for (let offset = 0; offset < blob.length || offset === 0; offset += SNAPSHOT_CHUNK_BYTES) {
                   const chunk = blob.subarray(offset, offset + SNAPSHOT_CHUNK_BYTES)
                   const remaining = blob.length - offset - chunk.length
-                  if (!call.send(written((w) => writeSnapshotChunk(w, header, remaining, chunk)))) return
+                  if (!call.send(encodeMessage((w) => writeSnapshotChunk(w, header, remaining, chunk)))) return
                   if (blob.length === 0) break
                 }
                 call.end()
@@ -99,7 +93,7 @@ export function maintenanceMethods(backend: MaintenanceBackend): Map<string, Met
     }],
     ["/etcdserverpb.Cluster/MemberList", unary(async () => {
       const members = await backend.members()
-      return written((w) => writeMembersResponse(w, backend.header(), members))
+      return encodeMessage((w) => writeMembersResponse(w, backend.header(), members))
     })],
   ])
 }
