@@ -1,12 +1,18 @@
 // The node's durable state on disk: <data-dir>/member/wal (the WAL) and <data-dir>/member/snap
-// (snapshot files). Recovery = the newest snapshot the WAL still covers + the WAL after it.
+// (snapshot files). Recovery = the newest snapshot the WAL vouches for + the WAL after it.
+//
+// One fallback is kept: WAL segments are released only up to the snapshot before the newest, so
+// if the newest snapshot file turns out damaged, recovery starts from the previous one and
+// replays the WAL from there (the state machine is deterministic, so that rebuilds the same
+// state). Releasing up to the newest snapshot would leave nothing to fall back to.
 import * as path from "node:path"
 import { assert } from "../assert.ts"
 import type { Storage } from "../raft/Api.ts"
 import { bootstrapStorage } from "../raft/Api.ts"
-import type { Config, Entry, HardState, Snapshot } from "../raft/Types.ts"
-import { loadNewestSnapshot, saveSnapshot } from "../platform/snapshot/SnapshotStore.ts"
-import { openWal, type Wal } from "../platform/wal/Wal.ts"
+import type { Config, Entry, HardState, LogIndex, Snapshot } from "../raft/Types.ts"
+import { saveSnapshot } from "../platform/snapshot/SnapshotStore.ts"
+import { recoverStorage } from "../platform/wal/RecoverStorage.ts"
+import type { Wal } from "../platform/wal/Wal.ts"
 import type { NodeStorage } from "./RaftNode.ts"
 
 export interface RecoveredDisk {
@@ -18,34 +24,43 @@ export interface RecoveredDisk {
   readonly warnings: ReadonlyArray<string>
 }
 
+export interface DiskOptions {
+  /** WAL segment size (the WAL's 64 MiB default otherwise); tests use small ones. */
+  readonly segmentBytes?: number
+}
+
 export class DiskStorage implements NodeStorage {
   private readonly wal: Wal
   private readonly snapDir: string
   /** A commit-index-only change waits for the next write rather than costing a write of its own. */
   private deferredHardState: HardState | undefined
+  /** The newest durable snapshot (0: none): the WAL is kept back to it when a newer one lands. */
+  private newestSnapshotIndex: LogIndex
 
-  constructor(wal: Wal, snapDir: string) {
+  constructor(wal: Wal, snapDir: string, recoveredSnapshotIndex: LogIndex) {
     this.wal = wal
     this.snapDir = snapDir
+    this.newestSnapshotIndex = recoveredSnapshotIndex
   }
 
   save(hardState: HardState | undefined, entries: ReadonlyArray<Entry>, sync: boolean): Promise<void> {
     if (!sync && entries.length === 0) {
       // Only the commit index moved: it is a hint Raft can recompute, so it rides along later.
-      this.deferredHardState = hardState
+      this.deferredHardState = hardState ?? this.deferredHardState
       return Promise.resolve()
     }
-    const state = hardState ?? this.deferredHardState
-    this.deferredHardState = undefined
-    return this.wal.save(state, entries)
+    return this.wal.save(hardState ?? this.takeDeferred(), entries)
   }
 
   async saveSnapshot(snapshot: Snapshot, installed: boolean): Promise<void> {
     await saveSnapshot(this.snapDir, snapshot)
     const { index, term } = snapshot.meta
-    // The marker tells replay where the log restarts; only then may covered segments go.
+    // The marker makes the snapshot count for recovery; only then may covered segments go.
     await this.wal.save(this.takeDeferred(), [], { index, term, kind: installed ? "Installed" : "Compacted" })
-    await this.wal.releaseTo(index)
+    // An installed snapshot replaces the whole log: entries before it can never be replayed.
+    const fallbackIndex = installed ? index : this.newestSnapshotIndex
+    this.newestSnapshotIndex = index
+    await this.wal.releaseTo(fallbackIndex)
   }
 
   private takeDeferred(): HardState | undefined {
@@ -60,24 +75,32 @@ export class DiskStorage implements NodeStorage {
   }
 }
 
-export async function openDisk(dataDir: string, bootstrapConfig: Config, warn: (message: string) => void): Promise<RecoveredDisk> {
+/**
+ * Opens the data dir. A snapshot counts only if the WAL holds its marker and every entry after
+ * it; a damaged or uncovered newer one is skipped with a warning. Refuses to start (throws) when
+ * the WAL is damaged before its tail or when no usable snapshot meets the WAL without a gap.
+ */
+export async function openDisk(
+  dataDir: string, bootstrapConfig: Config, warn: (message: string) => void, options: DiskOptions = {},
+): Promise<RecoveredDisk> {
   const memberDir = path.join(dataDir, "member")
   const snapDir = path.join(memberDir, "snap")
-  const { wal, replay, warnings: walWarnings } = await openWal(path.join(memberDir, "wal"), { warn })
-  const loaded = await loadNewestSnapshot(snapDir, (meta) => replay.entriesAfter(meta.index, meta.term) !== undefined)
-  for (const warning of loaded.warnings) warn(warning)
-  const storage = new DiskStorage(wal, snapDir)
-  const warnings = [...walWarnings, ...loaded.warnings]
-  const hardState = replay.hardState
-  const fresh = loaded.snapshot === undefined && replay.lastIndex === 0 && hardState.currentTerm === 0
+  const recovered = await recoverStorage({
+    walDir: path.join(memberDir, "wal"),
+    snapshotDir: snapDir,
+    initialConfig: bootstrapConfig,
+    warn,
+    ...options,
+  })
+  const { snapshot, entries, hardState } = recovered.storage
+  const storage = new DiskStorage(recovered.wal, snapDir, snapshot.meta.index)
+  const warnings = recovered.warnings
+  const fresh = snapshot.meta.index === 0 && entries.length === 0 && hardState.currentTerm === 0
   if (fresh) return { storage, raftStorage: bootstrapStorage(bootstrapConfig), fresh, warnings }
-  const base = loaded.snapshot ?? bootstrapStorage(bootstrapConfig).snapshot
-  const entries = replay.entriesAfter(base.meta.index, base.meta.term)
-  if (entries === undefined) {
-    throw new Error(`recovery: the WAL does not reach back to snapshot index ${base.meta.index}; refusing to start without the log in between`)
-  }
-  assert(hardState.commitIndex <= base.meta.index + entries.length || hardState.commitIndex <= base.meta.index,
+  assert(hardState.commitIndex <= snapshot.meta.index + entries.length,
     "recovery: commit index beyond the recovered log")
-  const commitIndex = Math.max(hardState.commitIndex, base.meta.index) as HardState["commitIndex"]
-  return { storage, raftStorage: { hardState: { ...hardState, commitIndex }, snapshot: base, entries }, fresh, warnings }
+  // The snapshot holds applied, hence committed, entries; the saved commit index may lag it.
+  const commitIndex = Math.max(hardState.commitIndex, snapshot.meta.index) as LogIndex
+  const raftStorage: Storage = { hardState: { ...hardState, commitIndex }, snapshot, entries }
+  return { storage, raftStorage, fresh, warnings }
 }
