@@ -1,6 +1,6 @@
 // A verikv member: recovery from disk, the node loop, and etcd's gRPC API on the client URLs.
 import { createHash, randomInt } from "node:crypto"
-import * as fsp from "node:fs"
+import * as fs from "node:fs"
 import * as http2 from "node:http2"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
@@ -15,7 +15,7 @@ import { maintenanceMethods } from "../platform/grpc/services/MaintenanceService
 import { watchMethods } from "../platform/grpc/services/WatchService.ts"
 import { GrpcError, Status } from "../platform/grpc/Status.ts"
 import type { NodeId } from "../raft/Types.ts"
-import { type ServerConfig, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVERHEAD_BYTES } from "./Config.ts"
+import { type ServerConfig, type TlsFiles, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVERHEAD_BYTES } from "./Config.ts"
 import { openDisk } from "./DiskStorage.ts"
 import { loadOrCreateIdentity, raftIdOf, type Identity } from "./Identity.ts"
 import { KvMachine } from "./KvMachine.ts"
@@ -82,9 +82,32 @@ function snapshotBlob(store: Uint8Array): Uint8Array {
   return blob
 }
 
+/**
+ * An http2 server for one client URL: plain for http://, TLS for https:// (as etcd: a https URL
+ * needs --cert-file and --key-file; --client-cert-auth requires a client certificate that chains
+ * to --trusted-ca-file, and a connection without one is refused during the handshake).
+ */
+function createClientServer(url: URL, tls: TlsFiles | undefined, log: Logger): http2.Http2Server | http2.Http2SecureServer {
+  const options = { maxSessionMemory: 64 }
+  if (url.protocol === "http:") return http2.createServer(options)
+  if (url.protocol !== "https:") throw new Error(`unsupported URL scheme in ${url.href} (use http:// or https://)`)
+  if (tls === undefined) throw new Error(`${url.href}: https needs --cert-file and --key-file`)
+  const server = http2.createSecureServer({
+    ...options,
+    cert: fs.readFileSync(tls.certFile),
+    key: fs.readFileSync(tls.keyFile),
+    ...(tls.trustedCaFile !== "" && { ca: fs.readFileSync(tls.trustedCaFile) }),
+    requestCert: tls.clientCertAuth,
+    rejectUnauthorized: tls.clientCertAuth,
+    allowHTTP1: false,
+  })
+  server.on("tlsClientError", (error) => log.warn(`rejected client TLS connection: ${error.message}`))
+  return server
+}
+
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
   const memberDir = path.join(config.dataDir, "member")
-  fsp.mkdirSync(memberDir, { recursive: true })
+  fs.mkdirSync(memberDir, { recursive: true })
   const identity = await loadOrCreateIdentity(memberDir, config.name, config.initialCluster, config.initialClusterToken)
   const selfId = raftIdOf(identity.memberId)
   const voters = identity.members.map((m) => raftIdOf(m.id)).sort((a, b) => a - b) as NodeId[]
@@ -271,7 +294,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const clientUrls: Array<string> = []
   for (const url of config.listenClientUrls) {
     const parsed = new URL(url)
-    const server = http2.createServer({ maxSessionMemory: 64 })
+    const server = createClientServer(parsed, config.clientTls, log)
     server.on("stream", (stream, headers) => {
       // etcd refuses requests over --max-request-bytes with its own error, before decoding.
       const length = Number(headers["content-length"] ?? 0)
