@@ -160,14 +160,14 @@ async function waitUntilHealthy(clientUrl: string, exited: Promise<string>): Pro
   return `was not healthy within ${readyTimeoutMs} ms`
 }
 
-function waitForExit(child: ChildProcess): Promise<string> {
+export function waitForExit(child: ChildProcess): Promise<string> {
   return new Promise((resolve) => {
     child.once("exit", (code, signal) => resolve(signal ? `signal ${signal}` : `exit code ${code}`))
     child.once("error", (error) => resolve(`spawn error: ${error.message}`))
   })
 }
 
-function killQuietly(pid: number, signal: NodeJS.Signals): void {
+export function killQuietly(pid: number, signal: NodeJS.Signals): void {
   assert(pid > 0, "a pid to signal")
   try {
     process.kill(pid, signal)
@@ -176,7 +176,7 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function readTail(logPath: string): string {
+export function readTail(logPath: string): string {
   try {
     const text = fs.readFileSync(logPath, "utf8")
     return text.slice(-logTailBytesMax)
@@ -185,6 +185,6 @@ function readTail(logPath: string): string {
   }
 }
 
-function delay(ms: number): Promise<void> {
+export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }

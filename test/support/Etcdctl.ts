@@ -32,8 +32,9 @@ export function etcdctlBinary(): string | undefined {
 function spawnEtcdctl(endpoint: string, args: ReadonlyArray<string>): ChildProcess {
   const binary = etcdctlBinary()
   if (binary === undefined) throw new Error("etcdctl is not installed (apt-get install etcd-client, or set ETCDCTL_BIN)")
-  const env = { ...process.env, ETCDCTL_API: "3" }
-  delete env.ETCDCTL_ENDPOINTS
+  // --endpoints below; no ETCDCTL_* from the environment may redirect or reshape the run.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ETCDCTL_")))
+  env.ETCDCTL_API = "3"
   return spawn(binary, [`--endpoints=${endpoint}`, "--dial-timeout=5s", "--command-timeout=20s", ...args], {
     env,
     stdio: ["pipe", "pipe", "pipe"],

@@ -93,7 +93,8 @@ export function maintenanceMethods(backend: MaintenanceBackend): Map<string, Met
     }],
     ["/etcdserverpb.Cluster/MemberList", unary(async () => {
       const members = await backend.members()
-      return encodeMessage((w) => writeMembersResponse(w, backend.header(), members))
+      // etcd's cluster service fills no revision in its header (etcdctl -w json shows none).
+      return encodeMessage((w) => writeMembersResponse(w, { ...backend.header(), revision: 0 }, members))
     })],
   ])
 }
