@@ -16,6 +16,7 @@ import { watchMethods } from "../platform/grpc/services/WatchService.ts"
 import { GrpcError, Status } from "../platform/grpc/Status.ts"
 import type { NodeId } from "../raft/Types.ts"
 import { type ServerConfig, type TlsFiles, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVERHEAD_BYTES } from "./Config.ts"
+import { AutoCompactor, parseCompactionPolicy } from "./AutoCompactor.ts"
 import { openDisk } from "./DiskStorage.ts"
 import { loadOrCreateIdentity, raftIdOf, type Identity } from "./Identity.ts"
 import { KvMachine } from "./KvMachine.ts"
@@ -106,6 +107,7 @@ function createClientServer(url: URL, tls: TlsFiles | undefined, log: Logger): h
 }
 
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
+  const compactionPolicy = parseCompactionPolicy(config.autoCompactionMode, config.autoCompactionRetention)
   const memberDir = path.join(config.dataDir, "member")
   fs.mkdirSync(memberDir, { recursive: true })
   const identity = await loadOrCreateIdentity(memberDir, config.name, config.initialCluster, config.initialClusterToken)
@@ -158,6 +160,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   if (voters.length === 1) node.push({ type: "Hup" })
   await node.whenApplied(recoveredCommit)
 
+  const compactor = new AutoCompactor(compactionPolicy, performance.now())
+  let autoCompacting = false
   let leading = false
   const ticker = setInterval(() => {
     node.push({ type: "Tick" })
@@ -170,6 +174,17 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     if (!leading) {
       leading = true
       leaseClock.promote(machine.store.leases.values(), now, config.electionTimeoutMs)
+    }
+    const compactTo = autoCompacting ? undefined : compactor.poll(now, machine.store.currentRevision)
+    if (compactTo !== undefined && compactTo > machine.store.compactRevision) {
+      autoCompacting = true
+      node.propose({ type: "Compaction", request: { revision: compactTo, physical: false } }).then(
+        (result) => {
+          log.info(`auto compaction to revision ${compactTo}: ${result.type === "Error" ? result.error.message : "done"}`)
+          compactor.compacted(compactTo, performance.now())
+        },
+        (error: unknown) => log.warn(`auto compaction to revision ${compactTo} failed: ${String(error)}`),
+      ).finally(() => (autoCompacting = false))
     }
     for (const id of leaseClock.takeExpired(now, LEASE_REVOKES_PER_TICK_MAX)) {
       node.propose({ type: "LeaseRevoke", request: { id } }).then(
