@@ -300,6 +300,18 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     }),
   ])
 
+  // etcd refuses a proposal over --max-request-bytes with its own error (gRPC itself accepts
+  // 512 KiB more, so that this error, not gRPC's, is what a client sees).
+  for (const [name, method] of methods) {
+    if (method.kind !== "unary") continue
+    methods.set(name, {
+      kind: "unary",
+      handle: (request, call) => {
+        if (request.length > config.maxRequestBytes) throw new GrpcError(Status.INVALID_ARGUMENT, ERR_TOO_LARGE)
+        return method.handle(request, call)
+      },
+    })
+  }
   const listener = grpcStreamListener({
     methods,
     maxReceiveMessageBytes: config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
@@ -310,15 +322,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   for (const url of config.listenClientUrls) {
     const parsed = new URL(url)
     const server = createClientServer(parsed, config.clientTls, log)
-    server.on("stream", (stream, headers) => {
-      // etcd refuses requests over --max-request-bytes with its own error, before decoding.
-      const length = Number(headers["content-length"] ?? 0)
-      if (length > config.maxRequestBytes) {
-        stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": String(Status.INVALID_ARGUMENT), "grpc-message": ERR_TOO_LARGE }, { endStream: true })
-        return
-      }
-      listener(stream, headers)
-    })
+    server.on("stream", listener)
     server.on("sessionError", (error) => log.debug(`client session error: ${error.message}`))
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject)
