@@ -140,7 +140,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     },
     disk.raftStorage,
     disk.storage,
-    { send: () => {} },
+    { send: () => {}, forwardProposals: () => {}, requestReadIndex: () => {}, answerReadIndex: () => {} },
     machine,
   )
   let fatal: Error | undefined

@@ -11,7 +11,7 @@ import type { KvCommand, KvResult } from "../kv/Api.ts"
 import type { Event } from "../kv/Api.ts"
 import type { Input, RaftOptions, Ready, Storage } from "../raft/Api.ts"
 import { isEmptyReady, restartRaft, step, type RaftState } from "../raft/RawNode.ts"
-import type { Config, Entry, HardState, LogIndex, Message, NodeId, Snapshot, Term } from "../raft/Types.ts"
+import { None, type Config, type Entry, type HardState, type LogIndex, type Message, type NodeId, type Snapshot, type Term } from "../raft/Types.ts"
 import { decodeEntryData, encodeEntryData } from "./EntryData.ts"
 import { WaiterMap } from "./Waiters.ts"
 
@@ -28,6 +28,11 @@ export interface NodeStorage {
 
 export interface NodeTransport {
   send(messages: ReadonlyArray<Message>): void
+  /** A follower hands its clients' proposals to the leader (their waiters stay here). */
+  forwardProposals(leader: NodeId, datas: ReadonlyArray<Uint8Array>): void
+  /** A follower asks the leader for a read index; the answer comes back via readIndexAnswered. */
+  requestReadIndex(leader: NodeId, context: number): void
+  answerReadIndex(to: NodeId, context: number, index: LogIndex): void
 }
 
 /** The replicated state machine the node applies committed commands to. */
@@ -182,7 +187,7 @@ export class RaftNode {
   }
 
   private hasWork(): boolean {
-    return this.inputs.length > 0 || this.proposals.length > 0 || this.readWaiters.length > 0
+    return this.inputs.length > 0 || this.proposals.length > 0 || this.readWaiters.length > 0 || this.remoteReads.length > 0
   }
 
   private async runTurns(): Promise<void> {
@@ -207,29 +212,67 @@ export class RaftNode {
       const batch = this.proposals
       this.proposals = []
       const ready = this.step({ type: "Propose", data: batch })
-      if (ready.rejection !== undefined) this.parked.push(...batch)
+      if (ready.rejection === "NotLeader" && this.leaderId !== None) this.transport.forwardProposals(this.leaderId, batch)
+      else if (ready.rejection !== undefined) this.parked.push(...batch)
       readies.push(ready)
     }
-    if (this.readWaiters.length > 0) {
+    if (this.readWaiters.length > 0 || this.remoteReads.length > 0) {
       const context = this.nextReadContext++
       const batch = this.readWaiters
+      const remote = this.remoteReads
       this.readWaiters = []
+      this.remoteReads = []
       const ready = this.step({ type: "ReadIndex", context })
-      if (ready.rejection !== undefined) this.parkedReads.push(...batch)
-      else this.readBatches.set(context, batch)
+      if (ready.rejection === undefined) {
+        this.readBatches.set(context, batch)
+        if (remote.length > 0) this.remoteReadBatches.set(context, remote)
+      } else if (ready.rejection === "NotLeader" && this.leaderId !== None && batch.length > 0) {
+        // A follower's reads: the leader confirms its leadership and names the index to wait for.
+        this.readBatches.set(context, batch)
+        this.transport.requestReadIndex(this.leaderId, context)
+      } else {
+        this.parkedReads.push(...batch) // no leader known: wait for one (or the deadline)
+      }
       readies.push(ready)
     }
     await this.handleReady(mergeReadies(readies))
   }
 
   private parkedReads: Array<() => void> = []
+  /** Read index requests of followers, served with this leader's next ReadIndex round. */
+  private remoteReads: Array<{ readonly from: NodeId; readonly context: number }> = []
+  private readonly remoteReadBatches = new Map<number, Array<{ readonly from: NodeId; readonly context: number }>>()
+
+  /** Proposals a follower forwarded: proposed here; the follower's waiters resolve on apply. */
+  receiveForwardedProposals(datas: ReadonlyArray<Uint8Array>): void {
+    if (this.stopped) return
+    this.proposals.push(...datas)
+    this.schedule()
+  }
+
+  /** A follower's read index request. */
+  receiveReadIndexRequest(from: NodeId, context: number): void {
+    if (this.stopped) return
+    this.remoteReads.push({ from, context })
+    this.schedule()
+  }
+
+  /** The leader's answer to one of our read index requests. */
+  readIndexAnswered(context: number, index: LogIndex): void {
+    const batch = this.readBatches.get(context)
+    if (batch === undefined) return
+    this.readBatches.delete(context)
+    for (const resolve of batch) this.pendingReads.push({ index, resolve })
+    this.releaseReads()
+  }
 
   private step(input: Input): Ready {
     const { state, ready } = step(this.raft, input)
     this.raft = state
     this.role = ready.role
     this.leaderId = ready.leaderId
-    if (ready.role === "Leader" && (this.parked.length > 0 || this.parkedReads.length > 0)) {
+    // Requests held while no leader was known go out once one is (re-proposed or forwarded).
+    if (ready.leaderId !== None && (this.parked.length > 0 || this.parkedReads.length > 0)) {
       this.proposals.push(...this.parked.splice(0))
       this.readWaiters.push(...this.parkedReads.splice(0))
     }
@@ -253,6 +296,10 @@ export class RaftNode {
     const last = ready.entries[ready.entries.length - 1]
     const persisted = last === undefined ? undefined : this.step({ type: "Persisted", index: last.index, term: last.term })
     for (const readState of ready.readStates) {
+      for (const remote of this.remoteReadBatches.get(readState.context) ?? []) {
+        this.transport.answerReadIndex(remote.from, remote.context, readState.index)
+      }
+      this.remoteReadBatches.delete(readState.context)
       const batch = this.readBatches.get(readState.context)
       if (batch === undefined) continue
       this.readBatches.delete(readState.context)
