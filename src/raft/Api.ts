@@ -31,7 +31,8 @@ export type Input =
   | { readonly type: "CheckQuorum" }
   | { readonly type: "Message"; readonly message: Message }
   | { readonly type: "Propose"; readonly data: ReadonlyArray<Uint8Array> }
-  | { readonly type: "ProposeConfChange"; readonly changes: ReadonlyArray<ConfChange> }
+  /** `context` rides in the Config entry's data, opaque to Raft (the server puts member details there). */
+  | { readonly type: "ProposeConfChange"; readonly changes: ReadonlyArray<ConfChange>; readonly context?: Uint8Array }
   | { readonly type: "ReadIndex"; readonly context: number }
   | { readonly type: "TransferLeader"; readonly target: NodeId }
   /** Entries up to `index` (whose entry has `term`) are durable. Stale reports are ignored. */

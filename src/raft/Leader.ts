@@ -43,7 +43,7 @@ export function applyChanges(current: Config, changes: ReadonlyArray<ConfChange>
  * old and the new voters must agree until it commits), else the new configuration directly.
  * @spec Raft.tla ChangeConfig
  */
-export function proposeConfChange(r: RaftState, changes: ReadonlyArray<ConfChange>): void {
+export function proposeConfChange(r: RaftState, changes: ReadonlyArray<ConfChange>, context: Uint8Array = new Uint8Array()): void {
   if (r.role !== "Leader") return reject(r, "NotLeader")
   if (r.leadTransferee !== None) return reject(r, "LeaderTransferInProgress")
   const current = config(r)
@@ -56,7 +56,7 @@ export function proposeConfChange(r: RaftState, changes: ReadonlyArray<ConfChang
   if (target.voters.length === 0) return reject(r, "InvalidConfChange")
   const votersChange = target.voters.join() !== current.voters.join()
   const next: Config = votersChange ? { ...target, votersOutgoing: current.voters } : target
-  appendLocal(r, "Config", new Uint8Array(), next)
+  appendLocal(r, "Config", context, next)
   trace(r, "ChangeConfig")
   broadcastAppend(r, false)
 }

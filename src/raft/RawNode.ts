@@ -63,7 +63,7 @@ function stepInput(r: RaftState, input: Input): void {
     case "CheckQuorum": return checkQuorum(r)
     case "Message": return stepMessage(r, input.message)
     case "Propose": return propose(r, input.data)
-    case "ProposeConfChange": return proposeConfChange(r, input.changes)
+    case "ProposeConfChange": return proposeConfChange(r, input.changes, input.context)
     case "ReadIndex": return readIndex(r, input.context)
     case "TransferLeader": return transferLeader(r, input.target)
     case "Persisted": return persisted(r, input.index, input.term)
