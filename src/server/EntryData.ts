@@ -1,20 +1,73 @@
-// What a Normal Raft entry carries: the proposing node's request ID, then the KV command.
-// The ID lets the proposer find the waiting client when the entry is applied (other nodes
-// apply the same entry and find no waiter); etcd's InternalRaftRequest header does the same.
+// What the server puts in Raft entries. A Normal entry: a kind byte, the proposing node's request
+// ID (so the proposer finds its waiting client when the entry is applied; other members apply the
+// same entry and find no waiter, as with etcd's InternalRaftRequest header), then the body.
+// A Config entry's context: the request ID, then the member change as JSON.
 import { decodeCommand, encodeCommand } from "../kv/index.ts"
 import type { KvCommand } from "../kv/Api.ts"
+import type { MemberChange } from "./Members.ts"
 
-const REQUEST_ID_BYTES = 8
+const KIND_KV = 0
+const KIND_PUBLISH = 1
+const HEADER_BYTES = 9
 
-export function encodeEntryData(requestId: bigint, command: KvCommand): Uint8Array {
-  const body = encodeCommand(command)
-  const data = new Uint8Array(REQUEST_ID_BYTES + body.length)
-  new DataView(data.buffer).setBigUint64(0, requestId)
-  data.set(body, REQUEST_ID_BYTES)
+export type EntryPayload =
+  | { readonly kind: "Kv"; readonly requestId: bigint; readonly command: KvCommand }
+  /** A member announces its name and client URLs (etcd's "publish" at startup). */
+  | { readonly kind: "Publish"; readonly requestId: bigint; readonly member: PublishedAttributes }
+
+export interface PublishedAttributes {
+  readonly id: bigint
+  readonly name: string
+  readonly clientUrls: ReadonlyArray<string>
+}
+
+function withHeader(kind: number, requestId: bigint, body: Uint8Array): Uint8Array {
+  const data = new Uint8Array(HEADER_BYTES + body.length)
+  const view = new DataView(data.buffer)
+  view.setUint8(0, kind)
+  view.setBigUint64(1, requestId)
+  data.set(body, HEADER_BYTES)
   return data
 }
 
-export function decodeEntryData(data: Uint8Array): { readonly requestId: bigint; readonly command: KvCommand } {
+export function encodeKvEntry(requestId: bigint, command: KvCommand): Uint8Array {
+  return withHeader(KIND_KV, requestId, encodeCommand(command))
+}
+
+export function encodePublishEntry(requestId: bigint, member: PublishedAttributes): Uint8Array {
+  const json = JSON.stringify({ id: String(member.id), name: member.name, clientUrls: member.clientUrls })
+  return withHeader(KIND_PUBLISH, requestId, new TextEncoder().encode(json))
+}
+
+export function decodeEntryPayload(data: Uint8Array): EntryPayload {
+  if (data.length < HEADER_BYTES) throw new Error("entry data: too short")
+  const view = new DataView(data.buffer, data.byteOffset, data.length)
+  const requestId = view.getBigUint64(1)
+  const body = data.subarray(HEADER_BYTES)
+  switch (view.getUint8(0)) {
+    case KIND_KV: return { kind: "Kv", requestId, command: decodeCommand(body) }
+    case KIND_PUBLISH: {
+      const parsed = JSON.parse(new TextDecoder().decode(body)) as { id: string; name: string; clientUrls: string[] }
+      return { kind: "Publish", requestId, member: { id: BigInt(parsed.id), name: parsed.name, clientUrls: parsed.clientUrls } }
+    }
+    default: throw new Error(`entry data: unknown kind ${view.getUint8(0)}`)
+  }
+}
+
+export function encodeConfContext(requestId: bigint, change: MemberChange): Uint8Array {
+  const json = JSON.stringify(change, (_key, value) => (typeof value === "bigint" ? `${value}n` : value))
+  const body = new TextEncoder().encode(json)
+  const data = new Uint8Array(8 + body.length)
+  new DataView(data.buffer).setBigUint64(0, requestId)
+  data.set(body, 8)
+  return data
+}
+
+/** Undefined for a Config entry without context (leaving a joint configuration). */
+export function decodeConfContext(data: Uint8Array): { readonly requestId: bigint; readonly change: MemberChange } | undefined {
+  if (data.length === 0) return undefined
   const requestId = new DataView(data.buffer, data.byteOffset, data.length).getBigUint64(0)
-  return { requestId, command: decodeCommand(data.subarray(REQUEST_ID_BYTES)) }
+  const change = JSON.parse(new TextDecoder().decode(data.subarray(8)), (_key, value) =>
+    typeof value === "string" && /^\d+n$/.test(value) ? BigInt(value.slice(0, -1)) : value) as MemberChange
+  return { requestId, change }
 }

@@ -19,7 +19,8 @@ import { type ServerConfig, type TlsFiles, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVE
 import { AutoCompactor, parseCompactionPolicy } from "./AutoCompactor.ts"
 import { openDisk } from "./DiskStorage.ts"
 import { loadOrCreateIdentity, raftIdOf, type Identity } from "./Identity.ts"
-import { KvMachine } from "./KvMachine.ts"
+import { Members } from "./Members.ts"
+import { proposeKv, ServerMachine } from "./ServerMachine.ts"
 import { LeaseClock } from "./LeaseClock.ts"
 import { RaftNode, RequestTimeoutError } from "./RaftNode.ts"
 import { WatchHub } from "./WatchHub.ts"
@@ -38,7 +39,7 @@ export interface RunningServer {
   /** The client URLs actually bound (a port 0 in the flags is resolved). */
   readonly clientUrls: ReadonlyArray<string>
   readonly node: RaftNode
-  readonly machine: KvMachine
+  readonly machine: ServerMachine
   close(): Promise<void>
 }
 
@@ -118,10 +119,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   }
   const disk = await openDisk(config.dataDir, { voters, votersOutgoing: [], learners: [] }, (m) => log.warn(m))
   const electionTicks = Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs))
-  const machine = new KvMachine({
+  const machine = new ServerMachine({
     minLeaseTtlSeconds: minLeaseTtlSeconds(electionTicks, config.heartbeatIntervalMs),
     maxTxnOps: config.maxTxnOps,
-  })
+  }, Members.bootstrap(identity.members))
   const node = new RaftNode(
     {
       raft: {
@@ -151,7 +152,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const hub = new WatchHub(() => machine.store)
   node.onEvents = (events) => hub.publish(events)
   const leaseClock = new LeaseClock()
-  machine.onApplied = (_index, command, result) => {
+  machine.onKvApplied = (command, result) => {
     if (result.type === "LeaseGrant") leaseClock.granted(result.response.id, result.response.ttl, performance.now())
     else if (command.type === "LeaseRevoke") leaseClock.revoked(command.request.id)
   }
@@ -178,7 +179,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const compactTo = autoCompacting ? undefined : compactor.poll(now, machine.store.currentRevision)
     if (compactTo !== undefined && compactTo > machine.store.compactRevision) {
       autoCompacting = true
-      node.propose({ type: "Compaction", request: { revision: compactTo, physical: false } }).then(
+      proposeKv(node, { type: "Compaction", request: { revision: compactTo, physical: false } }).then(
         (result) => {
           log.info(`auto compaction to revision ${compactTo}: ${result.type === "Error" ? result.error.message : "done"}`)
           compactor.compacted(compactTo, performance.now())
@@ -187,7 +188,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       ).finally(() => (autoCompacting = false))
     }
     for (const id of leaseClock.takeExpired(now, LEASE_REVOKES_PER_TICK_MAX)) {
-      node.propose({ type: "LeaseRevoke", request: { id } }).then(
+      proposeKv(node, { type: "LeaseRevoke", request: { id } }).then(
         (result) => {
           if (result.type === "Error") leaseClock.revoked(id) // already gone
         },
@@ -213,7 +214,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       if (alarms.has(1)) throw new GrpcError(Status.RESOURCE_EXHAUSTED, ERR_NO_SPACE)
     }
     try {
-      return await node.propose(command)
+      return await proposeKv(node, command)
     } catch (error) {
       throw toGrpcError(error)
     }
@@ -280,7 +281,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
         return { hash: result.response.hash, compactRevision: result.response.compactRevision, revision: result.response.header.revision }
       },
       snapshot: async () => snapshotBlob(machine.snapshot()),
-      defragment: async () => {},
+      defragment: async () => machine.defragment(),
       alarm: async (request) => {
         if (request.action === 2) alarms.delete(request.alarm) // DEACTIVATE
         if (request.action === 1 && request.alarm !== 0) alarms.add(request.alarm) // ACTIVATE

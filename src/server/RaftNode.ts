@@ -7,12 +7,10 @@
 // traffic, persist, send what had to wait for durability (votes, acks), apply.
 import { randomInt } from "node:crypto"
 import { assert } from "../assert.ts"
-import type { KvCommand, KvResult } from "../kv/Api.ts"
 import type { Event } from "../kv/Api.ts"
-import type { Input, RaftOptions, Ready, Storage } from "../raft/Api.ts"
+import type { ConfChange, Input, RaftOptions, Ready, Rejection, Storage } from "../raft/Api.ts"
 import { isEmptyReady, restartRaft, step, type RaftState } from "../raft/RawNode.ts"
 import { None, type Config, type Entry, type HardState, type LogIndex, type Message, type NodeId, type Snapshot, type Term } from "../raft/Types.ts"
-import { decodeEntryData, encodeEntryData } from "./EntryData.ts"
 import { WaiterMap } from "./Waiters.ts"
 
 /** Durable state behind the node (the WAL and snapshot files, or a simulated disk). */
@@ -35,12 +33,23 @@ export interface NodeTransport {
   answerReadIndex(to: NodeId, context: number, index: LogIndex): void
 }
 
-/** The replicated state machine the node applies committed commands to. */
+/**
+ * The replicated state machine the node applies committed entries to. The node loop knows
+ * nothing of payloads: the machine decodes each entry and names the request it answers.
+ */
 export interface StateMachine {
-  apply(index: LogIndex, command: KvCommand): { readonly result: KvResult; readonly events: ReadonlyArray<Event> }
+  /** Applies a Normal entry with data, or a Config entry (its data is the change's context). */
+  applyEntry(entry: Entry): Applied
   /** The state at the last applied index, for snapshots. */
   snapshot(): Uint8Array
   restore(data: Uint8Array): void
+}
+
+export interface Applied {
+  /** The proposing node's request ID, if the entry carried one: its waiter gets `result`. */
+  readonly requestId: bigint | undefined
+  readonly result: unknown
+  readonly events: ReadonlyArray<Event>
 }
 
 export interface RaftNodeOptions {
@@ -58,6 +67,15 @@ export class RequestTimeoutError extends Error {
   }
 }
 
+/** The leader refused a membership change (not leader, one already pending, ...). */
+export class ConfChangeRejectedError extends Error {
+  readonly rejection: Rejection
+  constructor(rejection: Rejection) {
+    super(`membership change refused: ${rejection}`)
+    this.rejection = rejection
+  }
+}
+
 interface PendingRead {
   readonly index: LogIndex
   readonly resolve: () => void
@@ -69,7 +87,7 @@ export class RaftNode {
   private proposals: Array<Uint8Array> = []
   /** Proposals refused because no leader was known; re-proposed when one is. */
   private parked: Array<Uint8Array> = []
-  private readonly proposalWaiters = new WaiterMap<bigint, KvResult>()
+  private readonly proposalWaiters = new WaiterMap<bigint, unknown>()
   private readWaiters: Array<() => void> = []
   private readonly readBatches = new Map<number, Array<() => void>>()
   private readonly readFailures = new WaiterMap<number, void>()
@@ -128,15 +146,32 @@ export class RaftNode {
     this.schedule()
   }
 
-  /** Replicates `command` and resolves with its result once applied here. */
-  propose(command: KvCommand): Promise<KvResult> {
-    if (this.failure !== undefined) return Promise.reject(this.failure)
+  /** A fresh request ID for an entry this node proposes. */
+  newRequestId(): bigint {
     const requestId = this.nextRequestId
     this.nextRequestId = BigInt.asUintN(64, requestId + 1n)
-    const data = encodeEntryData(requestId, command)
+    return requestId
+  }
+
+  /** Replicates `data` (which names `requestId`) and resolves with its result once applied here. */
+  propose(requestId: bigint, data: Uint8Array): Promise<unknown> {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
     return new Promise((resolve, reject) => {
       this.proposalWaiters.add(requestId, { resolve, reject, deadlineMs: this.options.nowMs() + this.options.requestTimeoutMs })
       this.proposals.push(data)
+      this.schedule()
+    })
+  }
+
+  /**
+   * Proposes a membership change on the leader; `context` (which names `requestId`) rides in the
+   * Config entry. Resolves with the machine's result once the entry is applied here.
+   */
+  proposeConfChange(requestId: bigint, changes: ReadonlyArray<ConfChange>, context: Uint8Array): Promise<unknown> {
+    if (this.failure !== undefined) return Promise.reject(this.failure)
+    return new Promise((resolve, reject) => {
+      this.proposalWaiters.add(requestId, { resolve, reject, deadlineMs: this.options.nowMs() + this.options.requestTimeoutMs })
+      this.confChanges.push({ requestId, changes, context })
       this.schedule()
     })
   }
@@ -187,7 +222,7 @@ export class RaftNode {
   }
 
   private hasWork(): boolean {
-    return this.inputs.length > 0 || this.proposals.length > 0 || this.readWaiters.length > 0 || this.remoteReads.length > 0
+    return this.inputs.length > 0 || this.confChanges.length > 0 || this.proposals.length > 0 || this.readWaiters.length > 0 || this.remoteReads.length > 0
   }
 
   private async runTurns(): Promise<void> {
@@ -208,6 +243,11 @@ export class RaftNode {
   private async turn(): Promise<void> {
     const readies: Array<Ready> = []
     for (const input of this.inputs.splice(0)) readies.push(this.step(input))
+    for (const change of this.confChanges.splice(0)) {
+      const ready = this.step({ type: "ProposeConfChange", changes: change.changes, context: change.context })
+      if (ready.rejection !== undefined) this.proposalWaiters.reject(change.requestId, new ConfChangeRejectedError(ready.rejection))
+      readies.push(ready)
+    }
     if (this.proposals.length > 0) {
       const batch = this.proposals
       this.proposals = []
@@ -239,6 +279,7 @@ export class RaftNode {
   }
 
   private parkedReads: Array<() => void> = []
+  private confChanges: Array<{ readonly requestId: bigint; readonly changes: ReadonlyArray<ConfChange>; readonly context: Uint8Array }> = []
   /** Read index requests of followers, served with this leader's next ReadIndex round. */
   private remoteReads: Array<{ readonly from: NodeId; readonly context: number }> = []
   private readonly remoteReadBatches = new Map<number, Array<{ readonly from: NodeId; readonly context: number }>>()
@@ -314,13 +355,11 @@ export class RaftNode {
     if (entries.length === 0) return this.releaseReads()
     for (const entry of entries) {
       assert(entry.index === this.appliedIndex + 1, "apply: entries out of order")
-      if (entry.type === "Normal" && entry.data.length > 0) {
-        const { requestId, command } = decodeEntryData(entry.data)
-        const { result, events } = this.machine.apply(entry.index, command)
+      if (entry.type === "Config") this.appliedConfig = entry.config!
+      if (entry.type === "Config" || entry.data.length > 0) {
+        const { requestId, result, events } = this.machine.applyEntry(entry)
         if (events.length > 0) this.onEvents(events)
-        this.proposalWaiters.resolve(requestId, result)
-      } else if (entry.type === "Config") {
-        this.appliedConfig = entry.config!
+        if (requestId !== undefined) this.proposalWaiters.resolve(requestId, result)
       }
       this.appliedIndex = entry.index
       this.appliedTerm = entry.term

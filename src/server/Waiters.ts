@@ -31,6 +31,15 @@ export class WaiterMap<K, T> {
     return true
   }
 
+  /** Fails the waiter of `key`, if any is still waiting. */
+  reject(key: K, error: Error): boolean {
+    const waiter = this.waiters.get(key)
+    if (waiter === undefined) return false
+    this.waiters.delete(key)
+    waiter.reject(error)
+    return true
+  }
+
   /** Fails every waiter whose deadline has passed. Map order is insertion order = deadline order. */
   expire(nowMs: number, error: () => Error): void {
     for (const [key, waiter] of this.waiters) {

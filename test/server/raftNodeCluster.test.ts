@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest"
 import { putRequest, rangeRequest, range, utf8, type KvResult } from "../../src/kv/index.ts"
 import { bootstrapStorage } from "../../src/raft/Api.ts"
 import type { Entry, HardState, LogIndex, Message, NodeId, Snapshot } from "../../src/raft/Types.ts"
-import { KvMachine } from "../../src/server/KvMachine.ts"
+import { Members } from "../../src/server/Members.ts"
+import { proposeKv, ServerMachine } from "../../src/server/ServerMachine.ts"
 import { RaftNode, type NodeStorage, type NodeTransport } from "../../src/server/RaftNode.ts"
 
 class MemoryStorage implements NodeStorage {
@@ -35,9 +36,9 @@ function cluster() {
     requestReadIndex: (leader, context) => deliver(leader, (node) => node.receiveReadIndexRequest(from, context)),
     answerReadIndex: (to, context, index: LogIndex) => deliver(to, (node) => node.readIndexAnswered(context, index)),
   })
-  const machines = new Map<NodeId, KvMachine>()
+  const machines = new Map<NodeId, ServerMachine>()
   for (const id of ids) {
-    const machine = new KvMachine({})
+    const machine = new ServerMachine({}, Members.bootstrap(ids.map((id) => ({ id: BigInt(id), name: `n${id}`, peerUrls: [] }))))
     machines.set(id, machine)
     nodes.set(id, new RaftNode(
       {
@@ -66,7 +67,7 @@ function cluster() {
 }
 
 const put = (node: RaftNode, key: string, value: string): Promise<KvResult> =>
-  node.propose({ type: "Put", request: putRequest({ key: utf8(key), value: utf8(value) }) })
+  proposeKv(node, { type: "Put", request: putRequest({ key: utf8(key), value: utf8(value) }) })
 
 describe("RaftNode in a 3-member cluster", () => {
   it("serves writes and linearizable reads through followers, and survives the leader's loss", async () => {
