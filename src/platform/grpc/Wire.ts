@@ -31,7 +31,10 @@ export class ProtoReader {
 
   /** A field key: field number << 3 | wire type. */
   tag(): number {
-    return this.uint32()
+    const key = this.uint32()
+    // Field number 0 is reserved; etcd's decoder refuses it ("illegal tag 0") and so do we.
+    if (key >>> 3 === 0) throw malformed(`illegal tag 0 (wire type ${key & 7})`)
+    return key
   }
 
   uint32(): number {
