@@ -11,6 +11,7 @@ import type { Header } from "../platform/grpc/codec/KvCodec.ts"
 import { grpcStreamListener, type Method } from "../platform/grpc/Server.ts"
 import { kvMethods } from "../platform/grpc/services/KvService.ts"
 import { leaseMethods } from "../platform/grpc/services/LeaseService.ts"
+import { clusterMethods } from "../platform/grpc/services/ClusterService.ts"
 import { maintenanceMethods } from "../platform/grpc/services/MaintenanceService.ts"
 import { watchMethods } from "../platform/grpc/services/WatchService.ts"
 import { GrpcError, Status } from "../platform/grpc/Status.ts"
@@ -18,8 +19,10 @@ import type { NodeId } from "../raft/Types.ts"
 import { type ServerConfig, type TlsFiles, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVERHEAD_BYTES } from "./Config.ts"
 import { AutoCompactor, parseCompactionPolicy } from "./AutoCompactor.ts"
 import { openDisk } from "./DiskStorage.ts"
+import { encodePublishEntry } from "./EntryData.ts"
 import { loadOrCreateIdentity, raftIdOf, type Identity } from "./Identity.ts"
 import { Members } from "./Members.ts"
+import { Membership } from "./Membership.ts"
 import { proposeKv, ServerMachine } from "./ServerMachine.ts"
 import { LeaseClock } from "./LeaseClock.ts"
 import { RaftNode, RequestTimeoutError } from "./RaftNode.ts"
@@ -220,6 +223,25 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     }
   }
 
+  const membership = new Membership(node, machine, config.initialClusterToken)
+  // Like etcd's publish: tell every member our name and client URLs, through the log, until done.
+  let publishing = true
+  const publish = async (): Promise<void> => {
+    while (publishing) {
+      const known = machine.members.get(identity.memberId)
+      if (known !== undefined && known.name === config.name && known.clientUrls.join() === config.advertiseClientUrls.join()) return
+      const requestId = node.newRequestId()
+      const data = encodePublishEntry(requestId, { id: identity.memberId, name: config.name, clientUrls: config.advertiseClientUrls })
+      try {
+        await node.propose(requestId, data)
+        return
+      } catch (error) {
+        log.debug(`publishing member attributes: ${error instanceof Error ? error.message : String(error)}; retrying`)
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+    }
+  }
+  void publish()
   const freshLeaseId = (): bigint => freshLeaseIdFrom((id) => machine.store.leases.has(id))
   const methods = new Map<string, Method>([
     ...kvMethods({
@@ -290,14 +312,15 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       moveLeader: async () => {
         throw new GrpcError(Status.FAILED_PRECONDITION, "etcdserver: bad leader transferee")
       },
-      members: async () =>
-        identity.members.map((m) => ({
-          id: m.id,
-          name: m.name,
-          peerUrls: m.peerUrls,
-          clientUrls: m.id === identity.memberId ? config.advertiseClientUrls : [],
-          isLearner: false,
-        })),
+    }),
+    ...clusterMethods({
+      // etcd's cluster service fills no revision in its header (etcdctl -w json shows none).
+      header: () => ({ ...header(), revision: 0 }),
+      members: async () => machine.members.list(),
+      add: (peerUrls, isLearner) => membership.add(peerUrls, isLearner),
+      remove: (id) => membership.remove(id),
+      update: (id, peerUrls) => membership.update(id, peerUrls),
+      promote: (id) => membership.promote(id),
     }),
   ])
 
@@ -346,6 +369,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     node,
     machine,
     async close() {
+      publishing = false
       clearInterval(ticker)
       clearInterval(progressTimer)
       await Promise.all(servers.map((server) => new Promise<void>((resolve) => {

@@ -9,6 +9,7 @@ import { randomInt } from "node:crypto"
 import { assert } from "../assert.ts"
 import type { Event } from "../kv/Api.ts"
 import type { ConfChange, Input, RaftOptions, Ready, Rejection, Storage } from "../raft/Api.ts"
+import { lastIndex } from "../raft/RaftLog.ts"
 import { isEmptyReady, restartRaft, step, type RaftState } from "../raft/RawNode.ts"
 import { None, type Config, type Entry, type HardState, type LogIndex, type Message, type NodeId, type Snapshot, type Term } from "../raft/Types.ts"
 import { WaiterMap } from "./Waiters.ts"
@@ -134,6 +135,13 @@ export class RaftNode {
 
   get term(): Term {
     return this.raft.currentTerm
+  }
+  /** Leader only: how far `id`'s log is known to match ours (undefined if not tracked). */
+  matchIndexOf(id: NodeId): LogIndex | undefined {
+    return this.raft.progress.get(id)?.matchIndex
+  }
+  get lastIndex(): LogIndex {
+    return lastIndex(this.raft.log)
   }
   get commitIndex(): LogIndex {
     return this.raft.log.commitIndex

@@ -114,13 +114,50 @@ export interface Member {
 /** MemberListResponse (and the members of the other Member* responses, field 2). */
 export function writeMembersResponse(w: ProtoWriter, header: Header, members: ReadonlyArray<Member>): void {
   writeHeader(w, 1, header)
-  for (const member of members) {
-    w.fork(2)
-    w.int64Big(1, member.id)
-    w.string(2, member.name)
-    for (const url of member.peerUrls) w.string(3, url)
-    for (const url of member.clientUrls) w.string(4, url)
-    w.bool(5, member.isLearner)
-    w.join()
+  for (const member of members) writeMember(w, 2, member)
+}
+
+/** MemberAddRequest (peerURLs = 1, isLearner = 2) and MemberUpdateRequest (ID = 1, peerURLs = 2). */
+export function readMemberAddRequest(r: ProtoReader): { readonly peerUrls: string[]; readonly isLearner: boolean } {
+  const peerUrls: string[] = []
+  let isLearner = false
+  while (!r.done) {
+    const tag = r.tag()
+    switch (tag >>> 3) {
+      case 1: peerUrls.push(r.string()); break
+      case 2: isLearner = r.bool(); break
+      default: r.skip(tag & 7)
+    }
   }
+  return { peerUrls, isLearner }
+}
+
+export function readMemberUpdateRequest(r: ProtoReader): { readonly id: bigint; readonly peerUrls: string[] } {
+  const peerUrls: string[] = []
+  let id = 0n
+  while (!r.done) {
+    const tag = r.tag()
+    switch (tag >>> 3) {
+      case 1: id = r.uint64Big(); break
+      case 2: peerUrls.push(r.string()); break
+      default: r.skip(tag & 7)
+    }
+  }
+  return { id, peerUrls }
+}
+
+function writeMember(w: ProtoWriter, field: number, member: Member): void {
+  w.fork(field)
+  w.int64Big(1, member.id)
+  w.string(2, member.name)
+  for (const url of member.peerUrls) w.string(3, url)
+  for (const url of member.clientUrls) w.string(4, url)
+  w.bool(5, member.isLearner)
+  w.join()
+}
+
+export function writeMemberAddResponse(w: ProtoWriter, header: Header, added: Member, members: ReadonlyArray<Member>): void {
+  writeHeader(w, 1, header)
+  writeMember(w, 2, added)
+  for (const member of members) writeMember(w, 3, member)
 }

@@ -1,8 +1,7 @@
-// etcdserverpb.Maintenance and etcdserverpb.Cluster (MemberList for now).
+// etcdserverpb.Maintenance.
 import { type Header, writeHeaderOnly } from "../codec/KvCodec.ts"
 import {
   type AlarmRequest,
-  type Member,
   readAlarmRequest,
   readInt64Field1,
   readUint64Field1,
@@ -10,7 +9,6 @@ import {
   writeAlarmResponse,
   writeHashKvResponse,
   writeHashResponse,
-  writeMembersResponse,
   writeSnapshotChunk,
   writeStatusResponse,
 } from "../codec/MaintenanceCodec.ts"
@@ -29,7 +27,6 @@ export interface MaintenanceBackend {
   defragment(): Promise<void>
   alarm(request: AlarmRequest): Promise<ReadonlyArray<{ readonly memberId: bigint; readonly alarm: number }>>
   moveLeader(targetId: bigint): Promise<void>
-  members(): Promise<ReadonlyArray<Member>>
 }
 
 /** Snapshot blobs go out in chunks of this size, as etcd's do (32 KiB). */
@@ -91,10 +88,5 @@ export function maintenanceMethods(backend: MaintenanceBackend): Map<string, Met
         }
       },
     }],
-    ["/etcdserverpb.Cluster/MemberList", unary(async () => {
-      const members = await backend.members()
-      // etcd's cluster service fills no revision in its header (etcdctl -w json shows none).
-      return encodeMessage((w) => writeMembersResponse(w, { ...backend.header(), revision: 0 }, members))
-    })],
   ])
 }
