@@ -58,6 +58,19 @@ export const wrapperBugs = {
           : command,
       ),
   }),
+  /** LeaseTimeToLive never lists the attached keys. */
+  TimeToLiveWithoutKeys: (core: KvUnderTest): KvUnderTest => ({
+    ...core,
+    leaseTimeToLive: (request, remainingSeconds) => ({ ...core.leaseTimeToLive(request, remainingSeconds), keys: [] }),
+  }),
+  /** HashKV flips the lowest bit of the hash. */
+  HashBitFlipped: (core: KvUnderTest): KvUnderTest => ({
+    ...core,
+    hashKV: (revision) => {
+      const hashed = core.hashKV(revision)
+      return hashed.type === "HashKV" ? { ...hashed, response: { ...hashed.response, hash: hashed.response.hash ^ 1 } } : hashed
+    },
+  }),
 } as const
 
 export type WrapperBugName = keyof typeof wrapperBugs

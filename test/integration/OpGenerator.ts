@@ -38,7 +38,9 @@ export const maxTxnOps = 128
 /** etcd's MaxLeaseTTL (lease/lessor.go). */
 const maxLeaseTtlSeconds = 9_000_000_000
 
-const keyNames = ["a", "b", "b/1", "b/2", "c", "d", "e"] as const
+// Keys order bytewise, not as JS strings: "b\0x" holds a zero byte, and "\uff5e" sorts after the
+// emoji as UTF-16 but before it as UTF-8 bytes.
+const keyNames = ["a", "b", "b/1", "b/2", "b\u0000x", "c", "d", "e", "\uff5e", "\u{1f600}"] as const
 /** Some sequences use many more keys, so limits, `more` and sorting work on longer lists. */
 const wideKeyNames = [...keyNames, ...Array.from({ length: 24 }, (_, i) => `b/w${String(i).padStart(2, "0")}`)]
 const wideSequenceChance = 0.2
@@ -113,7 +115,7 @@ export class SequenceGenerator {
       // The compaction boundary is where stores go wrong: read and hash exactly at it.
       const wholeSequence = { key: utf8(this.prefix), rangeEnd: prefixEnd(utf8(this.prefix)) }
       this.pending.push({ type: "Command", command: { type: "Range", request: rangeRequest({ ...wholeSequence, revision: this.compactRevision }) } })
-      this.pending.push({ type: "HashKV", revision: this.compactRevision })
+      this.pending.push({ type: "HashKV", revision: Math.min(this.compactRevision + 1, this.currentRevision) })
     }
     if (command.type === "LeaseGrant" && result.type === "LeaseGrant") {
       const id = result.response.id

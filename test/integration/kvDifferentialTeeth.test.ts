@@ -21,6 +21,8 @@ const blamedField: Readonly<Record<WrapperBugName, RegExp>> = {
   NotEqualAsEqual: /^(response\.succeeded|type)$/,
   PutDropsPrevKv: /prevKv$/,
   DescendAsAscend: /kvs\[\d+\]\.\w+$/,
+  TimeToLiveWithoutKeys: /^keys\.length$/,
+  HashBitFlipped: /^response\.hash$/,
 }
 
 const plantedBugs: ReadonlyArray<{ readonly name: string; readonly core: () => KvUnderTest; readonly blames: RegExp }> = [
