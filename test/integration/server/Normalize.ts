@@ -24,9 +24,11 @@ export function normalizeText(text: string, context: NormalizeContext): string {
   // Peer URLs use ports the kernel picked for each server.
   out = out.replace(/http:\/\/127\.0\.0\.1:\d+/g, "http://127.0.0.1:<port>")
   // Longest first, so a decimal ID never matches inside a longer one.
+  // etcdctl prints IDs in decimal (json, fields), in hex, and zero-padded to 16 hex digits.
   const forms = context.known.flatMap(({ value, label }) => [
     { form: value.toString(), label },
     { form: hex(value), label },
+    { form: hex(value).padStart(16, "0"), label },
   ])
   forms.sort((a, b) => b.form.length - a.form.length)
   for (const { form, label } of forms) {
@@ -56,7 +58,7 @@ export function normalizeStatus(text: string): string {
   return text
     .replace(/"version":"[^"]*"/g, '"version":<v>')
     .replace(/"(dbSize|dbSizeInUse|raftIndex|raftTerm|raftAppliedIndex|raft_term|raft_index|raft_applied_index|db_size|db_size_in_use)":\d+/g, '"$1":<n>')
-    .replace(/^(<endpoint>, <member>), [^,]+, [^,]+, (true|false), (true|false), \d+, \d+, \d+,/gm, "$1, <v>, <size>, $2, $3, <term>, <index>, <applied>,")
+    .replace(/^((?:http:\/\/)?<endpoint>, <member>), [^,]+, [^,]+, (true|false), (true|false), \d+, \d+, \d+,/gm, "$1, <v>, <size>, $2, $3, <term>, <index>, <applied>,")
 }
 
 /** `endpoint health` prints the time the proposal took. */

@@ -40,6 +40,11 @@ interface Step {
   readonly run: (target: Target) => Promise<Observation>
   /** Step-specific normalization, after the common one. */
   readonly normalize?: (text: string) => string
+  /**
+   * A known disagreement and its cause: the step still runs on both (it may write), and the test
+   * checks that the outputs still differ, so a fix shows up as a failure asking to drop this.
+   */
+  readonly differs?: string
 }
 
 const observe = (result: EtcdctlResult): Observation => ({
@@ -50,15 +55,29 @@ const observe = (result: EtcdctlResult): Observation => ({
 
 type Args = ReadonlyArray<string> | ((target: Target) => ReadonlyArray<string>)
 
-function command(args: Args, options: { stdin?: string; normalize?: (text: string) => string; title?: string } = {}): Step {
+interface CommandOptions {
+  readonly stdin?: string
+  readonly normalize?: (text: string) => string
+  readonly title?: string
+  readonly differs?: string
+}
+
+function command(args: Args, options: CommandOptions = {}): Step {
   const argsOf = (target: Target) => (typeof args === "function" ? args(target) : args)
   const title = options.title ?? `etcdctl ${typeof args === "function" ? "(per-server args)" : args.join(" ")}`
   return {
-    title,
+    title: options.differs === undefined ? title : `${title} [differs: ${options.differs}]`,
     run: async (target) => observe(await etcdctl(target.endpoint, argsOf(target), options.stdin ?? "")),
     ...(options.normalize ? { normalize: options.normalize } : {}),
+    ...(options.differs === undefined ? {} : { differs: options.differs }),
   }
 }
+
+/** etcdctl dials a full URL as the gRPC target, so :authority is "http://127.0.0.1:port". */
+const authorityDiffers =
+  "etcdctl sends :authority http://127.0.0.1:<port> when it dials a member URL; " +
+  "node:http2 (nghttp2) resets such streams with PROTOCOL_ERROR before verikv sees them"
+
 
 const lease = (target: Target, n: number): string => {
   const id = target.leases[n]
@@ -152,13 +171,29 @@ function watchHistory(flags: ReadonlyArray<string>, lastLine: string): Step {
   }
 }
 
+/** `lease keep-alive <id>` in the background until its first renewal is printed (later ones tick on). */
+function keepAliveFirstAnswer(n: number): Step {
+  return {
+    title: `etcdctl lease keep-alive <lease${n}> (first renewal)`,
+    run: async (target) => {
+      const keeper = startEtcdctl(target.endpoint, ["lease", "keep-alive", lease(target, n)])
+      try {
+        await keeper.waitFor("keepalived with TTL(")
+      } finally {
+        await keeper.stop()
+      }
+      return { code: 0, stdout: keeper.output().split("\n")[0] ?? "", errors: "" }
+    },
+  }
+}
+
 const txnScript = (compares: ReadonlyArray<string>, success: ReadonlyArray<string>, failure: ReadonlyArray<string>) =>
   [...compares, "", ...success, "", ...failure, ""].join("\n") + "\n"
 
 const script: ReadonlyArray<Step> = [
   learnIds,
   command(["member", "list"]),
-  command(["put", "k1", "v1"]),
+  command(["put", "k1", "v1", "--prev-kv"], { title: "etcdctl put k1 v1 --prev-kv (new key: no previous)" }),
   command(["put", "k1", "v2", "--prev-kv"]),
   command(["put", "k2", "two"]),
   command(["put", "k3", "three"]),
@@ -260,6 +295,7 @@ const script: ReadonlyArray<Step> = [
   }),
   command((t) => ["lease", "keep-alive", "--once", lease(t, 0)], { title: "etcdctl lease keep-alive --once <lease0>" }),
   command(["lease", "list"], { normalize: (text) => text.split("\n").sort().join("\n") }),
+  keepAliveFirstAnswer(1),
   command((t) => ["lease", "revoke", lease(t, 0)], { title: "etcdctl lease revoke <lease0>" }),
   command(["get", "l/", "--prefix"]),
   command((t) => ["lease", "timetolive", lease(t, 0)], { title: "etcdctl lease timetolive <lease0> (revoked)", normalize: normalizeRemaining }),
@@ -270,8 +306,17 @@ const script: ReadonlyArray<Step> = [
   command(["endpoint", "health"], { normalize: normalizeHealth }),
   command(["endpoint", "status"], { normalize: normalizeStatus }),
   command(["endpoint", "status", "-w", "json"], { normalize: normalizeStatus }),
+  command(["endpoint", "health", "--cluster"], { normalize: normalizeHealth }),
+  command(["endpoint", "status", "--cluster"], { normalize: normalizeStatus, differs: authorityDiffers }),
+  command(["endpoint", "hashkv", "--cluster"], { differs: authorityDiffers }),
+  command(["defrag", "--cluster"], { differs: authorityDiffers }),
+  command(["user", "list"], { differs: "no Auth service: UNIMPLEMENTED" }),
+  command(["role", "list"], { differs: "no Auth service: UNIMPLEMENTED" }),
   command(["alarm", "list"]),
+  command(["alarm", "disarm"]),
   command(["defrag"]),
+  command(["move-leader", "1234"], { title: "etcdctl move-leader <not a member>" }),
+  command(["lock", "mylock", "echo", "locked"], { title: "etcdctl lock mylock echo locked (session lease, txn, watch)" }),
   {
     title: "etcdctl snapshot save <file>",
     run: async (target) => {
@@ -281,6 +326,10 @@ const script: ReadonlyArray<Step> = [
       return { ...observe(result), stdout: result.stdout.replaceAll(file, "<file>") + `file written: ${saved}\n` }
     },
   },
+  command((t) => ["snapshot", "status", path.join(t.workDir, "snapshot.db"), "-w", "json"], {
+    title: "etcdctl snapshot status <file>",
+    differs: "verikv's snapshot is its own format with a SHA-256 trailer, not a bbolt file: Error: invalid database",
+  }),
   command(["get", "", "--prefix", "--keys-only"]),
 ]
 
@@ -324,7 +373,8 @@ describe.skipIf(skipped)("etcdctl against verikv and etcd 3.4", () => {
       if (transcript !== undefined) {
         fs.appendFileSync(transcript, `## ${step.title}\n${JSON.stringify({ etcd: expected, verikv: actual }, null, 1)}\n`)
       }
-      expect(actual, `verikv log tail:\n${verikv?.logTail() ?? ""}`).toEqual(expected)
+      if (step.differs === undefined) expect(actual, `verikv log tail:\n${verikv?.logTail() ?? ""}`).toEqual(expected)
+      else expect(actual, `agrees now: drop "differs" (${step.differs})`).not.toEqual(expected)
     })
   }
 })
