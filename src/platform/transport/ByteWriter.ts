@@ -78,6 +78,12 @@ export class ByteWriter {
     this.byteString(Buffer.from(value, "utf8"))
   }
 
+  /** Forgets everything written after `length` (an encoded frame that turned out too large). */
+  truncate(length: number): void {
+    assert(length >= 0 && length <= this.length, "ByteWriter.truncate: beyond the written bytes")
+    this.length = length
+  }
+
   /** The written bytes [from, length), as a view (valid until the next write). */
   view(from: number): Buffer {
     return this.bytes.subarray(from, this.length)
