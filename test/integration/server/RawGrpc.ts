@@ -40,8 +40,11 @@ export interface RawStream {
   readonly vanish: () => void
 }
 
-/** Opens a bidi call on a fresh connection and sends `messages` (each framed), leaving it open. */
-export function openRawStream(endpoint: string, path: string, messages: ReadonlyArray<Uint8Array>): RawStream {
+/**
+ * Opens a call on a fresh connection and sends `messages` (each framed), then `trailing` bytes as
+ * they are (e.g. half a frame), leaving the request open.
+ */
+export function openRawStream(endpoint: string, path: string, messages: ReadonlyArray<Uint8Array>, trailing?: Buffer): RawStream {
   const session = http2.connect(`http://${endpoint}`)
   session.on("error", () => {}) // a destroyed socket is the point
   const stream = session.request({
@@ -54,6 +57,7 @@ export function openRawStream(endpoint: string, path: string, messages: Readonly
   const chunks: Array<Buffer> = []
   stream.on("data", (chunk: Buffer) => chunks.push(chunk))
   for (const message of messages) stream.write(frameMessage(message))
+  if (trailing !== undefined) stream.write(trailing)
   const received = () => Buffer.concat(chunks)
   return {
     received,

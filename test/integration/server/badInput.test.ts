@@ -102,7 +102,7 @@ describe("bad input to verikv", () => {
     expect(await client.call("KV", "DeleteRange", { key: Buffer.alloc(0) })).toEqual(refused)
   })
 
-  it("goes on serving a watcher and writers after watch clients vanish mid-stream", async () => {
+  it("goes on serving a watcher and writers after clients vanish mid-stream", async () => {
     const { verikv, client } = server()
     const survivor = new Etcd3({ hosts: `http://${verikv.clientEndpoint}`, grpcOptions: { "grpc.enable_http_proxy": 0 } })
     try {
@@ -118,6 +118,17 @@ describe("bad input to verikv", () => {
         if (round % 2 === 1) await client.call("KV", "Put", { key: Buffer.from(`v/${round}`), value: Buffer.from("x") })
         doomed.vanish()
       }
+      // A watch with a long history to replay, gone before reading any of it.
+      const fromTheStart = Buffer.from([0x0a, 0x06, 0x0a, 0x02, 0x76, 0x2f, 0x18, 0x01]) // start_revision 1
+      for (let round = 0; round < 5; round++) openRawStream(verikv.clientEndpoint, "/etcdserverpb.Watch/Watch", [fromTheStart]).vanish()
+      // A lease keep-alive stream (LeaseKeepAliveRequest{ID 1}) and a Put cut off mid-message.
+      const keepAlive = openRawStream(verikv.clientEndpoint, "/etcdserverpb.Lease/LeaseKeepAlive", [Buffer.from([0x08, 0x01])])
+      await keepAlive.waitForBytes(5)
+      keepAlive.vanish()
+      const halfFrame = Buffer.from([0x00, 0x00, 0x00, 0x00, 0x40, 0x0a, 0x03, 0x76])
+      const cutOff = openRawStream(verikv.clientEndpoint, "/etcdserverpb.KV/Put", [], halfFrame)
+      await new Promise((resolve) => setTimeout(resolve, 50)) // let the half frame leave before the socket goes
+      cutOff.vanish()
       const put = await client.call("KV", "Put", { key: Buffer.from("v/last"), value: Buffer.from("y") })
       expect(put.ok).toBe(true)
       const deadline = Date.now() + 15_000
