@@ -2,7 +2,7 @@
 // The verikv command: one member of a verikv cluster, configured like etcd.
 // Runs until SIGINT or SIGTERM, then closes the listeners, flushes the WAL and exits.
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { Command } from "effect/cli"
 import { startServer, VERSION, type Logger } from "../server/EtcdServer.ts"
 import { serverFlags, toServerConfig } from "./Flags.ts"
@@ -22,7 +22,7 @@ const verikv = Command.make("verikv", serverFlags, (flags) =>
     const config = yield* Effect.try(() => toServerConfig(flags))
     const log = stderrLogger(config.logLevel)
     log.info(`verikv ${VERSION}, Node ${process.version}`)
-    yield* Effect.acquireRelease(
+    const server = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => startServer(config, log),
         catch: (error) => {
@@ -32,7 +32,13 @@ const verikv = Command.make("verikv", serverFlags, (flags) =>
       }),
       (server) => Effect.promise(() => server.close()),
     )
-    return yield* Effect.never
+    // Runs until a signal interrupts it, or until the node fails (a write it cannot make durable).
+    const error = yield* Effect.promise(() => server.fatal)
+    return yield* Effect.fail(error)
   }).pipe(Effect.scoped))
 
-verikv.pipe(Command.run({ version: VERSION }), Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+/** SIGINT/SIGTERM end the program by interruption: a clean stop exits 0, as etcd's does. */
+const teardown = <E, A>(exit: Exit.Exit<A, E>, onExit: (code: number) => void): void =>
+  onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+
+verikv.pipe(Command.run({ version: VERSION }), Effect.provide(NodeServices.layer), NodeRuntime.runMain({ teardown }))

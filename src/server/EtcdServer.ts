@@ -43,6 +43,8 @@ export interface RunningServer {
   readonly clientUrls: ReadonlyArray<string>
   readonly node: RaftNode
   readonly machine: ServerMachine
+  /** Settles (never rejects) with the error that stopped the node, if one ever does. */
+  readonly fatal: Promise<Error>
   close(): Promise<void>
 }
 
@@ -148,9 +150,12 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     machine,
   )
   let fatal: Error | undefined
+  let reportFatal: (error: Error) => void = () => {}
+  const fatalPromise = new Promise<Error>((resolve) => (reportFatal = resolve))
   node.onFatal = (error) => {
     fatal = error
     log.error(`stopping: ${error.message}`)
+    reportFatal(error)
   }
   const hub = new WatchHub(() => machine.store)
   node.onEvents = (events) => hub.publish(events)
@@ -160,9 +165,12 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     else if (command.type === "LeaseRevoke") leaseClock.revoked(command.request.id)
   }
   const recoveredCommit = disk.raftStorage.hardState.commitIndex
-  // A lone voter need not wait out an election timeout to lead.
+  // A lone voter need not wait out an election timeout to lead, and once it leads its whole log
+  // is committed: wait for that, so that even serializable reads see every acknowledged write.
   if (voters.length === 1) node.push({ type: "Hup" })
-  await node.whenApplied(recoveredCommit)
+  const caughtUp = voters.length === 1 ? node.lastIndex : recoveredCommit
+  const failed = fatalPromise.then((error) => Promise.reject(error))
+  await Promise.race([node.whenApplied(caughtUp), failed])
 
   const compactor = new AutoCompactor(compactionPolicy, performance.now())
   let autoCompacting = false
@@ -368,6 +376,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     clientUrls,
     node,
     machine,
+    fatal: fatalPromise,
     async close() {
       publishing = false
       clearInterval(ticker)

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto"
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
+import { fsyncDirectory } from "../platform/wal/DurableFs.ts"
 import type { NodeId } from "../raft/Types.ts"
 
 export interface InitialMember {
@@ -101,5 +102,6 @@ export async function loadOrCreateIdentity(
     await handle.close()
   }
   await fsp.rename(temp, file)
+  await fsyncDirectory(memberDir)
   return identity
 }
