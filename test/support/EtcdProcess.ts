@@ -55,6 +55,8 @@ export function etcdSuiteSkipped(): boolean {
 export interface EtcdOptions {
   /** etcd's --max-txn-ops (etcd's default is 128). */
   readonly maxTxnOps?: number
+  /** etcd's --max-request-bytes (etcd's default is 1.5 MiB). */
+  readonly maxRequestBytes?: number
 }
 
 export interface EtcdProcess {
@@ -104,6 +106,7 @@ async function startOnce(binary: string, options: EtcdOptions): Promise<StartOut
     `--initial-cluster=verikv-test=${peerUrl}`,
     "--initial-cluster-state=new",
     `--max-txn-ops=${options.maxTxnOps ?? 128}`,
+    ...(options.maxRequestBytes === undefined ? [] : [`--max-request-bytes=${options.maxRequestBytes}`]),
     "--logger=zap",
     "--log-outputs=stderr",
     "--log-level=warn",
