@@ -113,4 +113,22 @@ describe("the etcd3 npm client against verikv", () => {
       lease.release()
     }
   })
+
+  it("expires a lease nobody keeps alive: its key is deleted and watchers see the delete", async () => {
+    const watcher = await etcd().watch().key("expiring/key").create()
+    const lease: Lease = etcd().lease(2, { autoKeepAlive: false })
+    try {
+      const deletes = collect<IKeyValue>(1, (push) => watcher.on("delete", push))
+      const leaseId = await lease.grant()
+      await lease.put("expiring/key").value("v")
+      const [deleted] = await deletes
+      expect(deleted?.key.toString()).toBe("expiring/key")
+      expect(await etcd().get("expiring/key").string()).toBeNull()
+      const gone = await etcd().leaseClient.leaseTimeToLive({ ID: leaseId, keys: false })
+      expect(gone.TTL).toBe("-1")
+    } finally {
+      lease.release()
+      await watcher.cancel()
+    }
+  })
 })

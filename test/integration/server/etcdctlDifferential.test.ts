@@ -303,6 +303,7 @@ const script: ReadonlyArray<Step> = [
   command(["lease", "timetolive", "1234abcd"], { title: "etcdctl lease timetolive <unknown lease>" }),
   command((t) => ["lease", "keep-alive", "--once", lease(t, 0)], { title: "etcdctl lease keep-alive --once <lease0> (revoked)" }),
   command(["lease", "list"]),
+  grantLease(1),
   command(["endpoint", "health"], { normalize: normalizeHealth }),
   command(["endpoint", "status"], { normalize: normalizeStatus }),
   command(["endpoint", "status", "-w", "json"], { normalize: normalizeStatus }),
