@@ -66,6 +66,8 @@ export async function etcdctl(endpoint: string, args: ReadonlyArray<string>, std
 
 export interface BackgroundEtcdctl {
   readonly output: () => string
+  /** Writes to its stdin (e.g. commands for `watch -i`). */
+  readonly write: (text: string) => void
   /** Resolves once stdout contains `text`; rejects after a bound. */
   readonly waitFor: (text: string) => Promise<void>
   /** SIGTERM by pid; resolves with everything it printed. */
@@ -102,5 +104,8 @@ export function startEtcdctl(endpoint: string, args: ReadonlyArray<string>): Bac
     process.removeListener("exit", killOnExit)
     return { code: exitCode, stdout: output.stdout(), stderr: output.stderr() }
   }
-  return { output: output.stdout, waitFor, stop }
+  const write = (text: string) => {
+    child.stdin?.write(text)
+  }
+  return { output: output.stdout, write, waitFor, stop }
 }

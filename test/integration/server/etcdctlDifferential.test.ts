@@ -155,6 +155,47 @@ function watch(
   }
 }
 
+/**
+ * `etcdctl watch -i`: two watchers on one gRPC stream, then a progress request. The two watchers
+ * print from their own goroutines, so only each watcher's own order is compared: the events are
+ * split by prefix. The progress notification names the revision after the last write.
+ */
+function interactiveWatch(): Step {
+  const threeLineEvents = (text: string) => {
+    const lines = text.split("\n")
+    const events: Array<string> = []
+    for (let at = 0; at + 2 < lines.length && /^(PUT|DELETE)$/.test(lines[at] ?? ""); at += 3) {
+      events.push(lines.slice(at, at + 3).join(" "))
+    }
+    return events
+  }
+  return {
+    title: "etcdctl watch -i (two watchers on one stream, then progress)",
+    run: async (target) => {
+      const from = (await currentRevision(target)) + 1
+      const watcher = startEtcdctl(target.endpoint, ["watch", "-i"])
+      try {
+        watcher.write(`watch --rev=${from} --prefix ia/\nwatch --rev=${from} --prefix ib/\n`)
+        for (const write of [["put", "ia/1", "x"], ["put", "ib/1", "y"], ["put", "ia/1", "z"], ["del", "ib/1"], ["put", "ia/zz", "end"], ["put", "ib/zz", "end"]]) {
+          const result = await etcdctl(target.endpoint, write)
+          if (result.code !== 0) throw new Error(`${target.name}: ${write.join(" ")} failed: ${result.stderr}`)
+        }
+        await watcher.waitFor("ia/zz\nend\n")
+        await watcher.waitFor("ib/zz\nend\n")
+        watcher.write("progress\n")
+        await watcher.waitFor("progress notify:")
+      } finally {
+        await watcher.stop()
+      }
+      const text = watcher.output()
+      const progress = text.split("\n").filter((line) => line.startsWith("progress notify:"))
+      const events = threeLineEvents(text.split("\n").filter((line) => !line.startsWith("progress notify:")).join("\n"))
+      const byPrefix = (prefix: string) => events.filter((event) => event.split(" ")[1]?.startsWith(prefix))
+      return { code: 0, stdout: [...byPrefix("ia/"), "--", ...byPrefix("ib/"), "--", ...progress, `events: ${events.length}`].join("\n"), errors: "" }
+    },
+  }
+}
+
 /** A watch from a revision in the past: history replayed, no live writes needed. */
 function watchHistory(flags: ReadonlyArray<string>, lastLine: string): Step {
   return {
@@ -274,6 +315,7 @@ const script: ReadonlyArray<Step> = [
     // -w json prints keys in base64; only the marker's re-creation carries a create_revision.
     `"key":"${Buffer.from("w/zz").toString("base64")}","create_revision"`, normalizeWatchJson),
   watchHistory(["--rev=7", "--prefix", "w/"], "w/zz\nend\n"),
+  interactiveWatch(),
   command(["watch", "--rev=2", "k1"], { title: "etcdctl watch --rev=2 k1 (compacted: the server cancels it)" }),
   grantLease(100),
   grantLease(200),
