@@ -49,7 +49,9 @@ export class DiskStorage implements NodeStorage {
       this.deferredHardState = hardState ?? this.deferredHardState
       return Promise.resolve()
     }
-    return this.wal.save(hardState ?? this.takeDeferred(), entries)
+    // A newer hard state supersedes the deferred one, which must never be written after it.
+    const deferred = this.takeDeferred()
+    return this.wal.save(hardState ?? deferred, entries)
   }
 
   async saveSnapshot(snapshot: Snapshot, installed: boolean): Promise<void> {

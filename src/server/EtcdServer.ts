@@ -19,6 +19,7 @@ import type { NodeId } from "../raft/Types.ts"
 import { type ServerConfig, type TlsFiles, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVERHEAD_BYTES } from "./Config.ts"
 import { AutoCompactor, parseCompactionPolicy } from "./AutoCompactor.ts"
 import { openDisk } from "./DiskStorage.ts"
+import { PeerLink } from "./PeerLink.ts"
 import { encodePublishEntry } from "./EntryData.ts"
 import { loadOrCreateIdentity, raftIdOf, type Identity } from "./Identity.ts"
 import { Members } from "./Members.ts"
@@ -119,15 +120,19 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const identity = await loadOrCreateIdentity(memberDir, config.name, config.initialCluster, config.initialClusterToken)
   const selfId = raftIdOf(identity.memberId)
   const voters = identity.members.map((m) => raftIdOf(m.id)).sort((a, b) => a - b) as NodeId[]
-  if (voters.length !== 1) {
-    throw new Error("verikv runs single-member clusters only so far: --initial-cluster must name one member")
-  }
   const disk = await openDisk(config.dataDir, { voters, votersOutgoing: [], learners: [] }, (m) => log.warn(m))
   const electionTicks = Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs))
   const machine = new ServerMachine({
     minLeaseTtlSeconds: minLeaseTtlSeconds(electionTicks, config.heartbeatIntervalMs),
     maxTxnOps: config.maxTxnOps,
   }, Members.bootstrap(identity.members))
+  const peers = new PeerLink({
+    clusterId: identity.clusterId,
+    memberId: identity.memberId,
+    members: () => machine.members,
+    tls: config.peerTls,
+    logger: log,
+  })
   const node = new RaftNode(
     {
       raft: {
@@ -146,9 +151,16 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     },
     disk.raftStorage,
     disk.storage,
-    { send: () => {}, forwardProposals: () => {}, requestReadIndex: () => {}, answerReadIndex: () => {} },
+    peers,
     machine,
   )
+  peers.attach(node)
+  machine.onMembersChanged = () => peers.syncPeers()
+  for (const url of config.listenPeerUrls) {
+    const parsed = new URL(url)
+    const bound = await peers.transport.listen(parsed.hostname.replace(/^\[|\]$/g, ""), Number(parsed.port || 2380))
+    log.info(`listening for peers on ${parsed.protocol}//${bound.host}:${bound.port}`)
+  }
   let fatal: Error | undefined
   let reportFatal: (error: Error) => void = () => {}
   const fatalPromise = new Promise<Error>((resolve) => (reportFatal = resolve))
@@ -232,6 +244,20 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   }
 
   const membership = new Membership(node, machine, config.initialClusterToken)
+  /** etcd's MoveLeader: only the leader moves leadership, to a voting member, within a timeout. */
+  const moveLeader = async (target: bigint): Promise<void> => {
+    if (node.role !== "Leader") throw new GrpcError(Status.FAILED_PRECONDITION, "etcdserver: not leader")
+    const member = machine.members.get(target)
+    if (member === undefined || member.isLearner) throw new GrpcError(Status.FAILED_PRECONDITION, "etcdserver: bad leader transferee")
+    if (target === identity.memberId) return
+    node.push({ type: "TransferLeader", target: raftIdOf(target) })
+    const deadline = performance.now() + 2 * config.electionTimeoutMs
+    while (performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, config.heartbeatIntervalMs / 2))
+      if (peers.memberIdOf(node.leaderId) === target) return
+    }
+    throw new GrpcError(Status.DEADLINE_EXCEEDED, "etcdserver: request timed out, leader transfer took too long")
+  }
   // Like etcd's publish: tell every member our name and client URLs, through the log, until done.
   let publishing = true
   const publish = async (): Promise<void> => {
@@ -294,7 +320,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       status: async () => ({
         version: VERSION,
         dbSize: machine.dbSizeBytes,
-        leader: node.role === "Leader" ? identity.memberId : 0n,
+        leader: peers.memberIdOf(node.leaderId) ?? 0n,
         raftIndex: node.commitIndex,
         raftTerm: node.term,
         raftAppliedIndex: node.appliedIndex,
@@ -317,9 +343,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
         if (request.action === 1 && request.alarm !== 0) alarms.add(request.alarm) // ACTIVATE
         return [...alarms].map((alarm) => ({ memberId: identity.memberId, alarm }))
       },
-      moveLeader: async () => {
-        throw new GrpcError(Status.FAILED_PRECONDITION, "etcdserver: bad leader transferee")
-      },
+      moveLeader: (target) => moveLeader(target),
     }),
     ...clusterMethods({
       // etcd's cluster service fills no revision in its header (etcdctl -w json shows none).
@@ -387,6 +411,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
         setTimeout(resolve, 1000).unref()
       })))
       node.stop()
+      peers.close()
       await disk.storage.close()
       log.info("stopped")
     },

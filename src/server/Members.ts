@@ -42,10 +42,13 @@ export class Members {
 
   apply(change: MemberChange): void {
     switch (change.type) {
-      case "Add":
-        assert(!this.byId.has(change.id) && !this.removed.has(change.id), "members: add of a known ID")
-        this.byId.set(change.id, { id: change.id, name: "", peerUrls: change.peerUrls, clientUrls: [], isLearner: change.isLearner })
+      case "Add": {
+        assert(!this.removed.has(change.id), "members: add of a removed ID")
+        // A member that joined knows itself from its flags before it replays its own Add.
+        const known = this.byId.get(change.id)
+        this.byId.set(change.id, { id: change.id, name: known?.name ?? "", peerUrls: change.peerUrls, clientUrls: known?.clientUrls ?? [], isLearner: change.isLearner })
         return
+      }
       case "Remove":
         this.byId.delete(change.id)
         this.removed.add(change.id)
