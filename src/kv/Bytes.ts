@@ -32,3 +32,30 @@ export function inSpan(key: Bytes, start: Bytes, rangeEnd: Bytes): boolean {
   if (compareBytes(key, start) < 0) return false
   return isGteRangeEnd(rangeEnd) || compareBytes(key, rangeEnd) < 0
 }
+
+/**
+ * The store's form of a key: a string with one char per byte (0-255). Strings compare by UTF-16
+ * code unit, which for such strings is bytewise, shorter first: exactly bytes.Compare. A short
+ * string costs about 24 bytes, a Uint8Array view about 100, and comparing strings is native.
+ */
+export function keyString(bytes: Bytes): string {
+  const length = bytes.length
+  if (length <= 12) {
+    // Short concatenations give flat strings; longer ones would build rope nodes.
+    let text = ""
+    for (let i = 0; i < length; i++) text += String.fromCharCode(bytes[i]!)
+    return text
+  }
+  let text = ""
+  for (let start = 0; start < length; start += 8192) {
+    text += String.fromCharCode.apply(null, bytes.subarray(start, Math.min(length, start + 8192)) as unknown as number[])
+  }
+  return text
+}
+
+/** The bytes of a key string (a fresh array the caller owns). */
+export function keyBytes(key: string): Bytes {
+  const bytes = new Uint8Array(key.length)
+  for (let i = 0; i < key.length; i++) bytes[i] = key.charCodeAt(i)
+  return bytes
+}

@@ -6,8 +6,8 @@
 import type { Bytes } from "./Api.ts"
 import type { KvError } from "./Api.ts"
 import { KvErrors } from "./Errors.ts"
-import type { RevisionRecord } from "./KeyIndex.ts"
-import type { KvStore } from "./Store.ts"
+import { compactionPoint, NONE } from "./KeyIndex.ts"
+import { storedRecord, type KvStore, type StoredRecord } from "./Store.ts"
 
 const TABLE = (() => {
   const table = new Uint32Array(256)
@@ -27,7 +27,7 @@ export function crc32c(crc: number, bytes: Bytes): number {
 }
 
 /** Protobuf wire bytes of mvccpb.KeyValue as gogo-protobuf writes them: fields in order, zeros left out. */
-export function marshalKeyValue(record: RevisionRecord): Uint8Array {
+export function marshalKeyValue(record: StoredRecord): Uint8Array {
   const out: number[] = []
   const varint = (value: bigint) => {
     let v = BigInt.asUintN(64, value)
@@ -57,7 +57,7 @@ export function marshalKeyValue(record: RevisionRecord): Uint8Array {
   return Uint8Array.from(out)
 }
 
-function revisionKey(record: RevisionRecord): Uint8Array {
+function revisionKey(record: StoredRecord): Uint8Array {
   const key = new Uint8Array(record.tombstone ? 18 : 17)
   const view = new DataView(key.buffer)
   view.setBigUint64(0, BigInt(record.main))
@@ -79,15 +79,24 @@ export function hashKV(store: KvStore, revision: number):
   if (revision > 0 && revision <= store.compactRevision) return { type: "Error", error: KvErrors.compacted }
   if (revision > store.currentRevision) return { type: "Error", error: KvErrors.futureRevision }
   const upTo = revision === 0 ? store.currentRevision : revision
-  const keep = new Set<RevisionRecord>()
-  store.index.forEach((_key, keyIndex) => {
-    keyIndex.keep(upTo, keep)
+  const log = store.log
+  // etcd's keyIndex.keep over every key: the rows a compaction at upTo would keep at or below it.
+  const keep = new Uint8Array(log.length)
+  let kept = 0
+  store.index.forEach((_key, latest) => {
+    const available = compactionPoint(log, latest, upTo, true).available
+    if (available !== NONE) {
+      keep[available] = 1
+      kept++
+    }
     return true
   })
   let hash = crc32c(0, new TextEncoder().encode("key"))
-  for (const record of store.history) {
-    if (record.main > upTo) break
-    if (record.main <= store.compactRevision && keep.size > 0 && !keep.has(record)) continue
+  for (let position = 0; position < log.length; position++) {
+    const main = log.main(position)
+    if (main > upTo) break
+    if (main <= store.compactRevision && kept > 0 && keep[position] !== 1) continue
+    const record = storedRecord(store, position)
     hash = crc32c(hash, revisionKey(record))
     hash = crc32c(hash, marshalKeyValue(record))
   }

@@ -1,16 +1,18 @@
-// Turning stored records into the mvccpb.KeyValue a client sees.
+// Turning stored rows into the mvccpb.KeyValue a client sees: the only place keys and values
+// become Uint8Arrays again.
 import { NoLease, type Bytes, type KeyValue } from "./Api.ts"
 import { EMPTY_BYTES } from "./Bytes.ts"
-import type { RevisionRecord } from "./KeyIndex.ts"
+import { keyOf, valueOf, type KvStore } from "./Store.ts"
 
-export function toKeyValue(record: RevisionRecord, keysOnly = false): KeyValue {
+export function toKeyValue(store: KvStore, position: number, keysOnly = false): KeyValue {
+  const log = store.log
   return {
-    key: record.key,
-    createRevision: record.createRevision,
-    modRevision: record.main,
-    version: record.version,
-    value: keysOnly ? EMPTY_BYTES : record.value,
-    lease: record.lease,
+    key: keyOf(store, position),
+    createRevision: log.createRevision(position),
+    modRevision: log.main(position),
+    version: log.version(position),
+    value: keysOnly ? EMPTY_BYTES : valueOf(store, position),
+    lease: log.lease(position),
   }
 }
 

@@ -5,7 +5,7 @@ import { assert } from "../assert.ts"
 import { NoLease, type LeaseGrantRequest, type LeaseGrantResponse, type LeaseLeasesResponse,
   type LeaseRevokeRequest, type LeaseRevokeResponse, type LeaseTimeToLiveRequest,
   type LeaseTimeToLiveResponse, type LeaseId } from "./Api.ts"
-import { compareBytes } from "./Bytes.ts"
+import { EMPTY_BYTES, keyBytes } from "./Bytes.ts"
 import { fail, KvErrors } from "./Errors.ts"
 import type { KvStore } from "./Store.ts"
 import { WriteTxn } from "./WriteTxn.ts"
@@ -29,9 +29,10 @@ export function applyLeaseGrant(store: KvStore, request: LeaseGrantRequest): Lea
 export function applyLeaseRevoke(store: KvStore, request: LeaseRevokeRequest): { response: LeaseRevokeResponse; txn: WriteTxn } {
   const lease = store.leases.get(request.id)
   if (lease === undefined) fail(KvErrors.leaseNotFound)
-  const keys = [...lease.keys].map((keyIndex) => keyIndex.key).sort(compareBytes)
+  // Key strings sort bytewise (Bytes.ts keyString).
+  const keys = [...lease.keys].sort()
   const txn = new WriteTxn(store)
-  for (const key of keys) txn.deleteRange(key, key.subarray(0, 0))
+  for (const key of keys) txn.deleteRange(keyBytes(key), EMPTY_BYTES)
   assert(lease.keys.size === 0, "a revoked lease still has keys")
   store.leases.delete(request.id)
   txn.end()
@@ -50,7 +51,7 @@ export function leaseTimeToLive(
   const header = { revision: store.currentRevision }
   const lease = store.leases.get(request.id)
   if (lease === undefined) return { header, id: request.id, ttl: -1, grantedTtl: 0, keys: [] }
-  const keys = request.keys ? [...lease.keys].map((keyIndex) => keyIndex.key).sort(compareBytes) : []
+  const keys = request.keys ? [...lease.keys].sort().map(keyBytes) : []
   return { header, id: request.id, ttl: remainingSeconds(request.id), grantedTtl: lease.ttlSeconds, keys }
 }
 

@@ -4,11 +4,12 @@ import { NoLease, type Compare, type DeleteRangeRequest, type DeleteRangeRespons
   type PutRequest, type PutResponse, type RequestOp, type ResponseOp, type TxnRequest,
   type TxnResponse } from "./Api.ts"
 import { hasBug } from "./Bugs.ts"
-import { compareBytes } from "./Bytes.ts"
+import { compareBytes, EMPTY_BYTES, keyString } from "./Bytes.ts"
 import { fail, KvErrors } from "./Errors.ts"
+import { NONE } from "./KeyIndex.ts"
 import { toKeyValue } from "./KeyValues.ts"
 import { rangeAt } from "./Range.ts"
-import { visibleRecords, type KvStore } from "./Store.ts"
+import { valueOf, visibleRecords, type KvStore } from "./Store.ts"
 import { WriteTxn } from "./WriteTxn.ts"
 
 /** A Put on its own: the lease must exist; then as inside a txn. */
@@ -25,15 +26,15 @@ function putIn(txn: WriteTxn, request: PutRequest): PutResponse {
   let lease = request.lease
   let previous: KeyValue | undefined
   if (request.ignoreValue || request.ignoreLease || request.prevKv) {
-    const record = visibleRecords(txn.store, request.key, request.key.subarray(0, 0), txn.readRevision())[0]
+    const record = visibleRecords(txn.store, request.key, EMPTY_BYTES, txn.readRevision())[0]
     if ((request.ignoreValue || request.ignoreLease) && record === undefined) fail(KvErrors.keyNotFound)
     if (record !== undefined) {
-      if (request.ignoreValue) value = record.value
-      if (request.ignoreLease) lease = record.lease
-      if (request.prevKv) previous = toKeyValue(record)
+      if (request.ignoreValue) value = valueOf(txn.store, record)
+      if (request.ignoreLease) lease = txn.store.log.lease(record)
+      if (request.prevKv) previous = toKeyValue(txn.store, record)
     }
   }
-  const revision = txn.put(request.key, value, lease)
+  const revision = txn.put(keyString(request.key), request.key, value, lease)
   return { header: { revision }, prevKv: previous }
 }
 
@@ -46,7 +47,7 @@ export function applyDeleteRange(store: KvStore, request: DeleteRangeRequest): {
 
 function deleteRangeIn(txn: WriteTxn, request: DeleteRangeRequest): DeleteRangeResponse {
   const prevKvs = request.prevKv
-    ? visibleRecords(txn.store, request.key, request.rangeEnd, txn.readRevision()).map((record) => toKeyValue(record))
+    ? visibleRecords(txn.store, request.key, request.rangeEnd, txn.readRevision()).map((record) => toKeyValue(txn.store, record))
     : []
   const { deleted, revision } = txn.deleteRange(request.key, request.rangeEnd)
   return { header: { revision }, deleted, prevKvs }
@@ -73,23 +74,26 @@ function compareHolds(store: KvStore, compare: Compare): boolean {
   const records = visibleRecords(store, compare.key, compare.rangeEnd, store.currentRevision)
   if (records.length === 0) {
     if (compare.target === "VALUE") return false
-    return outcomeHolds(compare, compareTarget(compare, undefined))
+    return outcomeHolds(compare, compareTarget(store, compare, NONE))
   }
-  return records.every((record) => outcomeHolds(compare, compareTarget(compare, toKeyValue(record))))
+  return records.every((record) => outcomeHolds(compare, compareTarget(store, compare, record)))
 }
 
-function compareTarget(compare: Compare, kv: KeyValue | undefined): number {
+/** The sign of (the row's target field - the compare's), a missing row counting as zeros. */
+function compareTarget(store: KvStore, compare: Compare, record: number): number {
+  const log = store.log
+  const missing = record === NONE
   switch (compare.target) {
     case "VALUE":
-      return compareBytes(kv?.value ?? compare.value.subarray(0, 0), compare.value)
+      return compareBytes(missing ? EMPTY_BYTES : valueOf(store, record), compare.value)
     case "CREATE":
-      return Math.sign((kv?.createRevision ?? 0) - compare.createRevision)
+      return Math.sign((missing ? 0 : log.createRevision(record)) - compare.createRevision)
     case "MOD":
-      return Math.sign((kv?.modRevision ?? 0) - compare.modRevision)
+      return Math.sign((missing ? 0 : log.main(record)) - compare.modRevision)
     case "VERSION":
-      return Math.sign((kv?.version ?? 0) - compare.version)
+      return Math.sign((missing ? 0 : log.version(record)) - compare.version)
     case "LEASE": {
-      const lease = kv?.lease ?? NoLease
+      const lease = missing ? NoLease : log.lease(record)
       return lease < compare.lease ? -1 : lease > compare.lease ? 1 : 0
     }
   }
@@ -139,7 +143,7 @@ function checkPutAllowed(store: KvStore, op: RequestOp): void {
   if (op.type !== "Put") return
   const request = op.request
   if (request.ignoreValue || request.ignoreLease) {
-    const live = visibleRecords(store, request.key, request.key.subarray(0, 0), store.currentRevision)
+    const live = visibleRecords(store, request.key, EMPTY_BYTES, store.currentRevision)
     if (live.length === 0) fail(KvErrors.keyNotFound)
   }
   if (request.lease !== NoLease && !store.leases.has(request.lease)) fail(KvErrors.leaseNotFound)

@@ -3,9 +3,8 @@ import { SortOrder, SortTarget, type RangeRequest, type RangeResponse } from "./
 import { hasBug } from "./Bugs.ts"
 import { compareBytes } from "./Bytes.ts"
 import { fail, KvErrors } from "./Errors.ts"
-import type { RevisionRecord } from "./KeyIndex.ts"
 import { toKeyValue } from "./KeyValues.ts"
-import { visibleRecords, type KvStore } from "./Store.ts"
+import { valueOf, visibleRecords, type KvStore } from "./Store.ts"
 
 /**
  * Answers a Range as seen by a view whose revision is `viewRevision` (the store's current revision,
@@ -29,14 +28,14 @@ export function rangeAt(store: KvStore, request: RangeRequest, viewRevision: num
   let fetchLimit = request.sortOrder !== SortOrder.NONE || filtered ? 0 : request.limit
   if (fetchLimit > 0) fetchLimit++
   let selected = fetchLimit > 0 && fetchLimit < count ? records.slice(0, fetchLimit) : records
-  if (filtered) selected = selected.filter((record) => passesFilters(record, request))
-  selected = sortRecords(selected, request)
+  if (filtered) selected = selected.filter((record) => passesFilters(store, record, request))
+  selected = sortRecords(store, selected, request)
   let more = false
   if (request.limit > 0 && selected.length > request.limit) {
     selected = selected.slice(0, request.limit)
     more = true
   }
-  const kvs = selected.map((record) => toKeyValue(record, request.keysOnly))
+  const kvs = selected.map((record) => toKeyValue(store, record, request.keysOnly))
   return {
     header: { revision: viewRevision },
     kvs,
@@ -45,22 +44,24 @@ export function rangeAt(store: KvStore, request: RangeRequest, viewRevision: num
   }
 }
 
-function passesFilters(record: RevisionRecord, request: RangeRequest): boolean {
-  if (request.maxModRevision !== 0 && record.main > request.maxModRevision) return false
-  if (request.minModRevision !== 0 && record.main < request.minModRevision) return false
-  if (request.maxCreateRevision !== 0 && record.createRevision > request.maxCreateRevision) return false
-  if (request.minCreateRevision !== 0 && record.createRevision < request.minCreateRevision) return false
+function passesFilters(store: KvStore, record: number, request: RangeRequest): boolean {
+  const modRevision = store.log.main(record)
+  const createRevision = store.log.createRevision(record)
+  if (request.maxModRevision !== 0 && modRevision > request.maxModRevision) return false
+  if (request.minModRevision !== 0 && modRevision < request.minModRevision) return false
+  if (request.maxCreateRevision !== 0 && createRevision > request.maxCreateRevision) return false
+  if (request.minCreateRevision !== 0 && createRevision < request.minCreateRevision) return false
   return true
 }
 
-type RecordOrder = (a: RevisionRecord, b: RevisionRecord) => number
+type RecordOrder = (store: KvStore, a: number, b: number) => number
 
 const orderBy: Record<SortTarget, RecordOrder> = {
-  [SortTarget.KEY]: (a, b) => compareBytes(a.key, b.key),
-  [SortTarget.VERSION]: (a, b) => a.version - b.version,
-  [SortTarget.CREATE]: (a, b) => a.createRevision - b.createRevision,
-  [SortTarget.MOD]: (a, b) => a.main - b.main,
-  [SortTarget.VALUE]: (a, b) => compareBytes(a.value, b.value),
+  [SortTarget.KEY]: ({ log }, a, b) => (log.key(a) < log.key(b) ? -1 : log.key(a) > log.key(b) ? 1 : 0),
+  [SortTarget.VERSION]: ({ log }, a, b) => log.version(a) - log.version(b),
+  [SortTarget.CREATE]: ({ log }, a, b) => log.createRevision(a) - log.createRevision(b),
+  [SortTarget.MOD]: ({ log }, a, b) => log.main(a) - log.main(b),
+  [SortTarget.VALUE]: (store, a, b) => compareBytes(valueOf(store, a), valueOf(store, b)),
 }
 
 /**
@@ -68,11 +69,12 @@ const orderBy: Record<SortTarget, RecordOrder> = {
  * order, so KEY/ASCEND and NONE leave them as they are. Ties keep key order (a stable sort; see
  * the report on Go's sort.Sort for more than 12 results).
  */
-function sortRecords(records: RevisionRecord[], request: RangeRequest): RevisionRecord[] {
+function sortRecords(store: KvStore, records: number[], request: RangeRequest): number[] {
   let order: SortOrder = request.sortOrder
   if (request.sortTarget !== SortTarget.KEY && order === SortOrder.NONE) order = SortOrder.ASCEND
   if (order === SortOrder.NONE) return records
   const ascending = orderBy[request.sortTarget]
-  return records.slice().sort(order === SortOrder.ASCEND ? ascending : (a, b) => ascending(b, a))
+  return records.slice().sort(order === SortOrder.ASCEND
+    ? (a, b) => ascending(store, a, b)
+    : (a, b) => ascending(store, b, a))
 }
-

@@ -2,9 +2,10 @@
 // leases. The key index is not written: like etcd's restore from its backend, it is rebuilt by
 // replaying the records in revision order, which is what makes the two provably consistent.
 import { assert } from "../assert.ts"
-import type { LeaseId } from "./Api.ts"
-import { KeyIndex, type RevisionRecord } from "./KeyIndex.ts"
-import { newStore, type KvConfig, type KvStore } from "./Store.ts"
+import { NoLease, type LeaseId } from "./Api.ts"
+import { keyString } from "./Bytes.ts"
+import { liveRecord, NONE } from "./KeyIndex.ts"
+import { newStore, storedRecord, type KvConfig, type KvStore, type StoredRecord } from "./Store.ts"
 
 const MAGIC = 0x766b7331 // "vks1"
 const FLAG_TOMBSTONE = 1
@@ -89,7 +90,7 @@ class Reader {
   bytesField(): Uint8Array {
     const length = this.u32()
     this.need(length)
-    const value = this.bytes.slice(this.pos, this.pos + length)
+    const value = this.bytes.subarray(this.pos, this.pos + length) // the store copies what it keeps
     this.pos += length
     return value
   }
@@ -108,8 +109,9 @@ export function encodeStoreSnapshot(store: KvStore): Uint8Array {
     w.i64(lease.id)
     w.u64(lease.ttlSeconds)
   }
-  w.u64(store.history.length)
-  for (const record of store.history) {
+  w.u64(store.log.length)
+  for (let position = 0; position < store.log.length; position++) {
+    const record = storedRecord(store, position)
     w.u64(record.main)
     w.u64(record.sub)
     w.u8(record.tombstone ? FLAG_TOMBSTONE : 0)
@@ -140,47 +142,41 @@ export function decodeStoreSnapshot(bytes: Uint8Array, config: Partial<KvConfig>
     const tombstone = (r.u8() & FLAG_TOMBSTONE) !== 0
     const key = r.bytesField()
     const value = r.bytesField()
-    const record: RevisionRecord = { main, sub, tombstone, key, value, createRevision: r.u64(), version: r.u64(), lease: r.i64() }
-    restoreRecord(store, record)
+    restoreRecord(store, { main, sub, tombstone, key, value, createRevision: r.u64(), version: r.u64(), lease: r.i64() })
   }
   if (!r.done) throw new Error("kv snapshot: trailing bytes")
-  store.index.forEach((_key, keyIndex) => {
-    const live = keyIndex.live()
-    if (live === undefined || live.lease === 0n) return true
-    const lease = store.leases.get(live.lease)
+  store.index.forEach((key, latest) => {
+    const live = liveRecord(store.log, latest)
+    if (live === NONE || store.log.lease(live) === NoLease) return true
+    const lease = store.leases.get(store.log.lease(live))
     assert(lease !== undefined, "kv snapshot: a key is attached to an unknown lease")
-    lease.keys.add(keyIndex)
+    lease.keys.add(key)
     return true
   })
   return store
 }
 
-/** Replays one record into the index, as etcd's restore does from its backend. */
-function restoreRecord(store: KvStore, record: RevisionRecord): void {
-  const previous = store.history[store.history.length - 1]
-  assert(previous === undefined || previous.main < record.main || (previous.main === record.main && previous.sub < record.sub),
-    "kv snapshot: records out of revision order")
-  let keyIndex = store.index.get(record.key)
-  if (keyIndex === undefined) {
-    keyIndex = new KeyIndex(record.key)
-    store.index.set(keyIndex.key, keyIndex)
-  }
-  const stored = { ...record, key: keyIndex.key }
-  const generation = keyIndex.generations[keyIndex.generations.length - 1]!
-  if (record.tombstone) {
-    if (generation.revisions.length === 0) {
-      // A compaction kept only this tombstone of its generation: an empty generation ends here.
-      generation.revisions.push(stored)
-      keyIndex.generations.push({ version: 0, created: 0, revisions: [] })
-    } else keyIndex.tombstone(stored)
-  } else {
-    if (generation.revisions.length === 0) {
-      // The first record left of this generation: earlier puts may have been compacted away,
-      // so the generation's counters come from the record itself.
-      generation.created = record.createRevision
-      generation.version = record.version - 1
-    }
-    keyIndex.put(stored)
-  }
-  store.history.push(stored)
+/**
+ * Replays one record into the index, as etcd's restore does from its backend. A key's rows form
+ * its chain whatever compaction left of them (a lone tombstone is a generation of its own).
+ */
+function restoreRecord(store: KvStore, record: StoredRecord): void {
+  const log = store.log
+  const key = keyString(record.key)
+  const position = log.length
+  const latest = store.index.set(key, position) ?? NONE
+  assert(latest === NONE || log.isTombstone(latest) || record.tombstone ||
+    record.version === log.version(latest) + 1, "kv snapshot: a put's version does not follow its key's last")
+  log.append({
+    main: record.main,
+    sub: record.sub,
+    key,
+    keyPrev: latest,
+    bytesAt: store.bytes.store(record.key, record.value),
+    valueLength: record.value.length,
+    createRevision: record.createRevision,
+    version: record.version,
+    lease: record.lease,
+    tombstone: record.tombstone,
+  })
 }

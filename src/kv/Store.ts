@@ -1,12 +1,15 @@
 // The MVCC store: the key index (etcd's treeIndex), the revision log (etcd's "key" bucket), the
 // current and compacted revisions, and the leases. Plain mutable data: `apply` updates it in place.
+// Keys live as strings (Bytes.ts keyString), values in a slab, records as rows of a table: see
+// RevisionLog.ts for why.
 import { assert } from "../assert.ts"
 import type { Bytes, LeaseId } from "./Api.ts"
 import type { KvBugName } from "./Bugs.ts"
-import { compareBytes, isGteRangeEnd } from "./Bytes.ts"
+import { isGteRangeEnd, keyString } from "./Bytes.ts"
 import { ByteSlab } from "./ByteSlab.ts"
-import { KeyIndex, type RevisionRecord } from "./KeyIndex.ts"
+import { liveRecord, NONE, recordAt } from "./KeyIndex.ts"
 import { OrderedKeyMap } from "./OrderedKeyMap.ts"
+import { RevisionLog } from "./RevisionLog.ts"
 
 export interface KvConfig {
   /** Grants below this are raised to it (etcd: ceil(floor(3 * electionTicks / 2) * heartbeat)). */
@@ -33,21 +36,22 @@ export interface Lease {
   readonly id: LeaseId
   /** Granted TTL in seconds, after raising to the minimum. */
   readonly ttlSeconds: number
-  /** The keys attached now (their live record carries this lease). */
-  readonly keys: Set<KeyIndex>
+  /** The key strings (Bytes.ts) attached now: their live record carries this lease. */
+  readonly keys: Set<string>
 }
 
 export interface KvStore {
   readonly config: KvConfig
-  readonly index: OrderedKeyMap<KeyIndex>
+  /** etcd's treeIndex: key string (Bytes.ts) → the position of the key's newest row in `log`. */
+  readonly index: OrderedKeyMap<number>
   /** Every stored record in revision order: what etcd's backend holds after compaction. */
-  history: RevisionRecord[]
+  readonly log: RevisionLog
   /** The revision of the last completed write; 1 for a new store. */
   currentRevision: number
   /** The revision of the last compaction; -1 before any. */
   compactRevision: number
   readonly leases: Map<LeaseId, Lease>
-  /** Where stored keys and values are copied to. */
+  /** Where stored keys and values are copied to; rows hold their locations. */
   readonly bytes: ByteSlab
 }
 
@@ -58,7 +62,7 @@ export function newStore(config: Partial<KvConfig> = {}): KvStore {
   return {
     config: full,
     index: new OrderedKeyMap(),
-    history: [],
+    log: new RevisionLog(),
     currentRevision: 1,
     compactRevision: -1,
     leases: new Map(),
@@ -67,33 +71,83 @@ export function newStore(config: Partial<KvConfig> = {}): KvStore {
 }
 
 /**
- * The records visible at `atRevision` for a key (rangeEnd empty), every key >= key (rangeEnd "\0")
+ * The rows visible at `atRevision` for a key (rangeEnd empty), every key >= key (rangeEnd "\0")
  * or [key, rangeEnd), in key order: etcd's treeIndex.Revisions.
  */
-export function visibleRecords(store: KvStore, key: Bytes, rangeEnd: Bytes, atRevision: number): RevisionRecord[] {
+export function visibleRecords(store: KvStore, key: Bytes, rangeEnd: Bytes, atRevision: number): number[] {
+  const log = store.log
   if (rangeEnd.length === 0) {
-    const record = store.index.get(key)?.get(atRevision)
-    return record === undefined ? [] : [record]
+    const latest = store.index.get(keyString(key))
+    const position = latest === undefined ? NONE : recordAt(log, latest, atRevision)
+    return position === NONE ? [] : [position]
   }
-  const unbounded = isGteRangeEnd(rangeEnd)
-  const records: RevisionRecord[] = []
-  store.index.forEachFrom(key, (indexKey, keyIndex) => {
-    if (!unbounded && compareBytes(indexKey, rangeEnd) >= 0) return false
-    const record = keyIndex.get(atRevision)
-    if (record !== undefined) records.push(record)
+  const end = isGteRangeEnd(rangeEnd) ? undefined : keyString(rangeEnd)
+  const positions: number[] = []
+  store.index.forEachFrom(keyString(key), (indexKey, latest) => {
+    if (end !== undefined && indexKey >= end) return false
+    const position = recordAt(log, latest, atRevision)
+    if (position !== NONE) positions.push(position)
     return true
   })
-  return records
+  return positions
 }
 
-/** Index of the first history record with main >= revision (binary search; history is sorted). */
+/** The live row of a key, NONE while it is deleted or unknown. */
+export function liveRecordOf(store: KvStore, key: string): number {
+  const latest = store.index.get(key)
+  return latest === undefined ? NONE : liveRecord(store.log, latest)
+}
+
+/** The stored value of a row, as a view (shares the slab: never written to). */
+export function valueOf(store: KvStore, position: number): Bytes {
+  const log = store.log
+  return store.bytes.view(log.bytesAt(position) + log.key(position).length, log.valueLength(position))
+}
+
+/** The key of a row as bytes, a view like valueOf's. */
+export function keyOf(store: KvStore, position: number): Bytes {
+  const log = store.log
+  return store.bytes.view(log.bytesAt(position), log.key(position).length)
+}
+
+/** Index of the first row with main >= revision (binary search; the log is sorted). */
 export function historyStart(store: KvStore, revision: number): number {
   let low = 0
-  let high = store.history.length
+  let high = store.log.length
   while (low < high) {
     const middle = (low + high) >>> 1
-    if (store.history[middle]!.main < revision) low = middle + 1
+    if (store.log.main(middle) < revision) low = middle + 1
     else high = middle
   }
   return low
+}
+
+/** One stored record with its key and value as bytes: what etcd's "key" bucket holds per revision. */
+export interface StoredRecord {
+  readonly main: number
+  readonly sub: number
+  readonly key: Bytes
+  /** Empty for tombstones. */
+  readonly value: Bytes
+  /** 0 for tombstones. */
+  readonly createRevision: number
+  /** 0 for tombstones. */
+  readonly version: number
+  readonly lease: LeaseId
+  readonly tombstone: boolean
+}
+
+/** A row as a StoredRecord (for hashing and snapshots: the hot paths read the columns directly). */
+export function storedRecord(store: KvStore, position: number): StoredRecord {
+  const log = store.log
+  return {
+    main: log.main(position),
+    sub: log.sub(position),
+    key: keyOf(store, position),
+    value: valueOf(store, position),
+    createRevision: log.createRevision(position),
+    version: log.version(position),
+    lease: log.lease(position),
+    tombstone: log.isTombstone(position),
+  }
 }

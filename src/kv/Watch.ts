@@ -1,9 +1,10 @@
 // Watch routing, after etcd 3.4's watchableStore and v3rpc/watch.go: which watchers receive which
 // events of a revision, and the catch-up a watcher starting in the past gets from history.
 import { EventType, type Bytes, type Event } from "./Api.ts"
-import { inSpan } from "./Bytes.ts"
+import { inSpan, keyString } from "./Bytes.ts"
+import { NONE, recordAt } from "./KeyIndex.ts"
 import { deletedKeyValue, toKeyValue } from "./KeyValues.ts"
-import { historyStart, type KvStore } from "./Store.ts"
+import { historyStart, keyOf, type KvStore } from "./Store.ts"
 
 export interface WatchSpec {
   readonly key: Bytes
@@ -41,11 +42,11 @@ export function catchUp(store: KvStore, watcher: WatchSpec, startRevision: numbe
   }
   if (startRevision < store.compactRevision) return { type: "Compacted", compactRevision: store.compactRevision }
   const events: Event[] = []
-  for (let i = historyStart(store, startRevision); i < store.history.length; i++) {
-    const record = store.history[i]!
-    const event: Event = record.tombstone
-      ? { type: EventType.DELETE, kv: deletedKeyValue(record.key, record.main), prevKv: undefined }
-      : { type: EventType.PUT, kv: toKeyValue(record), prevKv: undefined }
+  const log = store.log
+  for (let position = historyStart(store, startRevision); position < log.length; position++) {
+    const event: Event = log.isTombstone(position)
+      ? { type: EventType.DELETE, kv: deletedKeyValue(keyOf(store, position), log.main(position)), prevKv: undefined }
+      : { type: EventType.PUT, kv: toKeyValue(store, position), prevKv: undefined }
     const [routed] = eventsFor(watcher, [event])
     if (routed === undefined) continue
     events.push(watcher.prevKv ? withPrevKv(store, routed) : routed)
@@ -58,6 +59,7 @@ function withPrevKv(store: KvStore, event: Event): Event {
   if (event.type === EventType.PUT && event.kv.version === 1) return event
   const at = event.kv.modRevision - 1
   if (at < store.compactRevision) return event
-  const record = store.index.get(event.kv.key)?.get(at)
-  return record === undefined ? event : { ...event, prevKv: toKeyValue(record) }
+  const latest = store.index.get(keyString(event.kv.key))
+  const record = latest === undefined ? NONE : recordAt(store.log, latest, at)
+  return record === NONE ? event : { ...event, prevKv: toKeyValue(store, record) }
 }

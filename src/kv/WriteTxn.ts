@@ -3,9 +3,9 @@
 import { assert } from "../assert.ts"
 import { EventType, NoLease, type Bytes, type Event, type KeyValue, type LeaseId } from "./Api.ts"
 import { EMPTY_BYTES } from "./Bytes.ts"
-import { KeyIndex, type RevisionRecord } from "./KeyIndex.ts"
+import { liveRecord, NONE, recordAt } from "./KeyIndex.ts"
 import { deletedKeyValue, toKeyValue } from "./KeyValues.ts"
-import { visibleRecords, type KvStore } from "./Store.ts"
+import { keyOf, visibleRecords, type KvStore } from "./Store.ts"
 
 export class WriteTxn {
   readonly store: KvStore
@@ -29,31 +29,32 @@ export class WriteTxn {
   }
 
   /** Returns the revision of the write. The lease, if any, must exist (callers check first). */
-  put(key: Bytes, value: Bytes, lease: LeaseId): number {
+  put(key: string, keyBytes: Bytes, value: Bytes, lease: LeaseId): number {
     const store = this.store
+    const log = store.log
     const revision = this.beginRevision + 1
-    let keyIndex = store.index.get(key)
-    if (keyIndex === undefined) {
-      keyIndex = new KeyIndex(store.bytes.copy(key))
-      store.index.set(keyIndex.key, keyIndex)
-    }
-    const previous = keyIndex.live()
-    const record: RevisionRecord = {
+    const position = log.length
+    // One descent both finds the key's newest row and points the index at the row being added.
+    const latest = store.index.set(key, position) ?? NONE
+    const previous = liveRecord(log, latest)
+    log.append({
       main: revision,
       sub: this.changes,
-      key: keyIndex.key,
-      value: store.bytes.copy(value),
-      createRevision: previous === undefined ? revision : previous.createRevision,
-      version: previous === undefined ? 1 : previous.version + 1,
+      key,
+      keyPrev: latest,
+      bytesAt: store.bytes.store(keyBytes, value),
+      valueLength: value.length,
+      createRevision: previous === NONE ? revision : log.createRevision(previous),
+      version: previous === NONE ? 1 : log.version(previous) + 1,
       lease,
       tombstone: false,
-    }
-    keyIndex.put(record)
-    this.record(record)
-    if (previous !== undefined && previous.lease !== NoLease) this.leaseKeys(previous.lease).delete(keyIndex)
-    if (lease !== NoLease) this.leaseKeys(lease).add(keyIndex)
+    })
+    this.changes++
+    if (previous !== NONE && log.lease(previous) !== NoLease) this.leaseKeys(log.lease(previous)).delete(key)
+    if (lease !== NoLease) this.leaseKeys(lease).add(key)
     // A create event carries no prev_kv; otherwise etcd reads it at the revision before this one.
-    this.events.push({ type: EventType.PUT, kv: toKeyValue(record), prevKv: record.version === 1 ? undefined : this.before(keyIndex) })
+    this.events.push({ type: EventType.PUT, kv: toKeyValue(store, position),
+      prevKv: previous === NONE ? undefined : this.before(position) })
     return revision
   }
 
@@ -65,42 +66,42 @@ export class WriteTxn {
     return { deleted: live.length, revision: changedAnything ? this.beginRevision + 1 : this.beginRevision }
   }
 
-  private delete(previous: RevisionRecord): void {
-    const keyIndex = this.store.index.get(previous.key)
-    assert(keyIndex !== undefined && keyIndex.live() === previous, "delete of a key that is not live")
+  private delete(previous: number): void {
+    const store = this.store
+    const log = store.log
+    const key = log.key(previous)
     const revision = this.beginRevision + 1
-    const record: RevisionRecord = {
+    const position = log.length
+    const latest = store.index.set(key, position)
+    assert(latest === previous && !log.isTombstone(previous), "delete of a key that is not live")
+    log.append({
       main: revision,
       sub: this.changes,
-      key: keyIndex.key,
-      value: EMPTY_BYTES,
+      key,
+      keyPrev: latest,
+      bytesAt: store.bytes.store(keyOf(store, previous), EMPTY_BYTES),
+      valueLength: 0,
       createRevision: 0,
       version: 0,
       lease: NoLease,
       tombstone: true,
-    }
-    keyIndex.tombstone(record)
-    this.record(record)
-    if (previous.lease !== NoLease) this.leaseKeys(previous.lease).delete(keyIndex)
-    this.events.push({ type: EventType.DELETE, kv: deletedKeyValue(keyIndex.key, revision), prevKv: this.before(keyIndex) })
+    })
+    this.changes++
+    if (log.lease(previous) !== NoLease) this.leaseKeys(log.lease(previous)).delete(key)
+    this.events.push({ type: EventType.DELETE, kv: deletedKeyValue(keyOf(store, position), revision), prevKv: this.before(position) })
   }
 
   /**
-   * The key as it was before this revision. Usually the record just replaced, but a txn may touch
+   * The key as it was before this revision. Usually the row just replaced, but a txn may touch
    * a key twice (a nested put, then a delete with range_end "\0", which etcd's duplicate check lets
    * through), and etcd's watch then still reports the state at the previous revision.
    */
-  private before(keyIndex: KeyIndex): KeyValue | undefined {
-    const record = keyIndex.get(this.beginRevision)
-    return record === undefined ? undefined : toKeyValue(record)
+  private before(written: number): KeyValue | undefined {
+    const position = recordAt(this.store.log, written, this.beginRevision)
+    return position === NONE ? undefined : toKeyValue(this.store, position)
   }
 
-  private record(record: RevisionRecord): void {
-    this.store.history.push(record)
-    this.changes++
-  }
-
-  private leaseKeys(id: LeaseId): Set<KeyIndex> {
+  private leaseKeys(id: LeaseId): Set<string> {
     const lease = this.store.leases.get(id)
     assert(lease !== undefined, "a key refers to a lease that does not exist")
     return lease.keys
@@ -110,7 +111,7 @@ export class WriteTxn {
   end(): void {
     if (this.changes === 0) return
     this.store.currentRevision = this.beginRevision + 1
-    assert(this.store.history[this.store.history.length - 1]!.main === this.store.currentRevision,
+    assert(this.store.log.main(this.store.log.length - 1) === this.store.currentRevision,
       "the revision log's last record is not the current revision")
   }
 }

@@ -220,8 +220,8 @@ describe("compaction", () => {
     apply(s, { type: "Compaction", request: { revision: 4, physical: false } })
     expect(text(ok(get(s, "a", { revision: 4 }), "Range").kvs[0]!.value)).toBe("1")
     expect(keysOf(get(s, "a", { rangeEnd: b("\0"), revision: 4 }))).toEqual(["a"])
-    expect(s.index.get(b("b"))).toBeUndefined()
-    expect(s.history.map((r) => r.main)).toEqual([2, 5])
+    expect(s.index.get("b")).toBeUndefined()
+    expect(Array.from({ length: s.log.length }, (_, position) => s.log.main(position))).toEqual([2, 5])
   })
 })
 

@@ -30,7 +30,7 @@ function observe(store: KvStore): unknown {
   for (let revision = Math.max(store.compactRevision, 1); revision <= store.currentRevision; revision++) {
     views.push(apply(store, { type: "Range", request: rangeRequest({ key: utf8("\0"), rangeEnd: utf8("\0"), revision }) }).result)
   }
-  views.push([...store.leases.values()].map((lease) => [lease.id, lease.ttlSeconds, [...lease.keys].map((k) => k.key.join())].sort()))
+  views.push([...store.leases.values()].map((lease) => [lease.id, lease.ttlSeconds, [...lease.keys].sort()]))
   return views
 }
 
