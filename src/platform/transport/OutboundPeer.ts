@@ -150,7 +150,9 @@ export class OutboundPeer {
     const decoder = new FrameDecoder(replyBytesMax)
     socket.on("data", (chunk: Buffer) => this.handleReplyBytes(socket, decoder, chunk))
     socket.on("error", (error) => this.fail(socket, `is unreachable: ${error.message}`))
-    socket.on("close", () => this.fail(socket, "closed the connection"))
+    socket.on("close", () => this.fail(socket, this.state === "connected" ? "closed the connection" : url.secure
+      ? "closed the connection during the handshake (did it refuse our certificate?)"
+      : "closed the connection during the handshake"))
     socket.on("drain", () => this.flush())
     const timeoutMs = this.ctx.limits.connectTimeoutMs
     this.timer = setTimeout(() => this.fail(socket, `is unreachable: no handshake within ${timeoutMs} ms`), timeoutMs)

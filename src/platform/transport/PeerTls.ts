@@ -1,5 +1,5 @@
-// TLS options for peer connections from etcd's --peer-* flags. The listener asks for and verifies
-// client certificates when client-cert-auth is on; the dialer always verifies the listener's
+// TLS options for peer connections from etcd's --peer-* flags. The listener asks for client
+// certificates when client-cert-auth is on (and refuses a connection without a trusted one); the dialer always verifies the listener's
 // certificate against the trusted CA and presents its own.
 import * as fs from "node:fs"
 import type * as tls from "node:tls"
@@ -16,7 +16,8 @@ export function loadPeerTls(files: PeerTlsFiles, handshakeTimeoutMs: number): Pe
   const ca = files.trustedCaFile === "" ? undefined : fs.readFileSync(files.trustedCaFile)
   const shared = { cert, key, ...(ca !== undefined && { ca }) }
   return {
-    server: { ...shared, requestCert: files.clientCertAuth, rejectUnauthorized: files.clientCertAuth, handshakeTimeout: handshakeTimeoutMs },
+    // The transport checks `authorized` itself after the handshake, to log who was refused and why.
+    server: { ...shared, requestCert: files.clientCertAuth, rejectUnauthorized: false, handshakeTimeout: handshakeTimeoutMs },
     client: { ...shared, rejectUnauthorized: true },
   }
 }

@@ -108,11 +108,10 @@ export class PeerTransport {
       this.inbound.add(new InboundConnection(socket, this.inboundContext))
     }
     const server = this.tls === undefined ? net.createServer(accept) : tls.createServer(this.tls.server)
-    if (this.tls !== undefined) {
-      server.on("secureConnection", accept)
-      server.on("tlsClientError", (error: Error, socket: tls.TLSSocket) => this.options.logger.warn(
-        `rejected a peer TLS connection from ${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}: ${error.message}`))
-    }
+    if (this.tls !== undefined) server.on("secureConnection", (socket: tls.TLSSocket) => this.acceptSecure(socket, accept))
+    server.on("tlsClientError", (error: Error & { reason?: string }, socket: tls.TLSSocket) =>
+      // OpenSSL's errors carry a short `reason` ("wrong version number") beside a long message.
+      this.logTlsRefusal(socket, `TLS handshake failed: ${error.reason ?? error.message.trim()}`))
     // Every accepted TCP socket, also those still in a TLS handshake, so that close() ends them all.
     server.on("connection", (socket: net.Socket) => {
       this.sockets.add(socket)
@@ -130,6 +129,23 @@ export class PeerTransport {
         resolve({ host, port: address.port })
       })
     })
+  }
+
+  /**
+   * The listener asks for a certificate without letting OpenSSL reject it, and checks the result
+   * here, so that a refusal is logged with the dialer's address and the verification error.
+   */
+  private acceptSecure(socket: tls.TLSSocket, accept: (socket: net.Socket) => void): void {
+    if (this.options.tls?.clientCertAuth === true && !socket.authorized) {
+      this.logTlsRefusal(socket, `client certificate refused: ${String(socket.authorizationError ?? "none given")}`)
+      return void socket.destroy()
+    }
+    accept(socket)
+  }
+
+  private logTlsRefusal(socket: tls.TLSSocket, reason: string): void {
+    const from = socket.remoteAddress === undefined ? "" : ` from ${socket.remoteAddress}:${socket.remotePort ?? "?"}`
+    this.options.logger.warn(`rejected a peer TLS connection${from}: ${reason}`)
   }
 
   /** Starts (or updates the URLs of) the outbound connection to a member. */

@@ -1,0 +1,121 @@
+// Lets clients that put a URL in :authority be served, as etcd (Go's lenient HTTP/2 server) does.
+//
+// etcdctl 3.4 given --endpoints=http://host:port dials grpc-go target "passthrough:///http://…"
+// and sends `:authority: http://host:port`. nghttp2 in node:http2 refuses that value (RFC 3986
+// authority characters only) with RST_STREAM PROTOCOL_ERROR, and Node has no option to relax the
+// check. So each client connection passes through a HeaderBlockRewriter before nghttp2 sees it:
+// a header list whose :authority (or host) is not a valid authority gets the URL's authority
+// part instead. Blocks that need no repair reach nghttp2 byte for byte.
+import type * as http2 from "node:http2"
+import type * as net from "node:net"
+import { Duplex } from "node:stream"
+import * as tls from "node:tls"
+import { assert } from "../../assert.ts"
+import type { DecodedField } from "./h2/HpackDecoder.ts"
+import { HeaderBlockRewriter, type HeaderListRepair } from "./h2/HeaderBlockRewriter.ts"
+
+/** Far above any header block etcd's clients send, and bounded so a peer cannot grow it. */
+const HEADER_BLOCK_BYTES_MAX = 1 << 20
+
+/** nghttp2's authority check: RFC 3986 authority characters, nothing else. */
+const VALID_AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:%@[\]]*$/
+const URL_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//
+
+/** The authority to send instead of `value`, or undefined if it is valid or beyond repair. */
+export function repairedAuthority(value: string): string | undefined {
+  if (VALID_AUTHORITY.test(value)) return undefined
+  const withoutScheme = value.replace(URL_SCHEME, "")
+  const authority = withoutScheme.slice(0, withoutScheme.search(/[/?#]|$/))
+  return authority !== "" && VALID_AUTHORITY.test(authority) ? authority : undefined
+}
+
+export const authorityRepair: HeaderListRepair = (fields) => {
+  let repaired: Array<DecodedField> | undefined
+  for (let k = 0; k < fields.length; k++) {
+    const field = fields[k]!
+    if (field.name !== ":authority" && field.name !== "host") continue
+    const value = repairedAuthority(field.value)
+    if (value === undefined) continue
+    repaired ??= [...fields]
+    repaired[k] = { ...field, value }
+  }
+  return repaired
+}
+
+/**
+ * The client's socket as node:http2 should see it: what the client sent, its header blocks
+ * repaired; what the server writes goes straight to the socket.
+ */
+class RepairingSocket extends Duplex {
+  private readonly socket: net.Socket
+
+  constructor(socket: net.Socket, log: (message: string) => void) {
+    super({ allowHalfOpen: false })
+    this.socket = socket
+    const rewriter = new HeaderBlockRewriter(authorityRepair, { headerBlockBytesMax: HEADER_BLOCK_BYTES_MAX })
+    socket.on("data", (chunk: Buffer) => {
+      let pieces: Array<Buffer>
+      try {
+        pieces = rewriter.push(chunk)
+      } catch (error) {
+        log(`closing client connection from ${socket.remoteAddress}:${socket.remotePort}: ${error instanceof Error ? error.message : String(error)}`)
+        socket.destroy()
+        return
+      }
+      let wantsMore = true
+      for (const piece of pieces) wantsMore = this.push(piece)
+      if (!wantsMore) socket.pause()
+    })
+    socket.on("end", () => this.push(null))
+    socket.on("error", (error) => this.destroy(error))
+    socket.on("close", () => this.destroy())
+  }
+
+  // What Http2Session and its users read off a socket.
+  get remoteAddress(): string | undefined { return this.socket.remoteAddress }
+  get remotePort(): number | undefined { return this.socket.remotePort }
+  get remoteFamily(): string | undefined { return this.socket.remoteFamily }
+  get localAddress(): string | undefined { return this.socket.localAddress }
+  get localPort(): number | undefined { return this.socket.localPort }
+  get encrypted(): boolean { return this.socket instanceof tls.TLSSocket }
+  get alpnProtocol(): string | false | null | undefined {
+    return this.socket instanceof tls.TLSSocket ? this.socket.alpnProtocol : undefined
+  }
+
+  override _read(): void {
+    this.socket.resume()
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    if (this.socket.write(chunk)) done()
+    else this.socket.once("drain", () => done())
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    this.socket.end()
+    done()
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.socket.destroy()
+    done(error)
+  }
+}
+
+/**
+ * Puts the :authority repair in front of `server`'s HTTP/2 sessions: its own connection
+ * listener (on 'connection', or 'secureConnection' once TLS has negotiated ALPN "h2") is
+ * handed a RepairingSocket instead of the socket. Call once, before the server listens.
+ */
+export function repairAuthorityOn(server: http2.Http2Server | http2.Http2SecureServer, log: (message: string) => void): void {
+  const event = server instanceof tls.Server ? "secureConnection" : "connection"
+  const listeners = server.listeners(event)
+  assert(listeners.length === 1, "repairAuthorityOn: expected node:http2's own connection listener only")
+  const sessionListener = listeners[0] as (this: typeof server, socket: net.Socket) => void
+  server.removeListener(event, sessionListener)
+  server.on(event, (socket: net.Socket) => {
+    // Without h2 negotiated, node:http2 answers (or drops) the socket itself.
+    if (socket instanceof tls.TLSSocket && socket.alpnProtocol !== "h2") return sessionListener.call(server, socket)
+    sessionListener.call(server, new RepairingSocket(socket, log) as unknown as net.Socket)
+  })
+}
