@@ -147,6 +147,16 @@ describe("malformed header blocks", () => {
     })
   }
 
+  it("keeps entries that fill the table exactly, and evicts the oldest for one more byte", () => {
+    const decoder = new HpackDecoder()
+    const entryOf50Bytes = (value: string) => "4001 61 11" + Buffer.from(value.padEnd(17, ".")).toString("hex") // name "a"
+    decoder.decode(hex("3f45" + entryOf50Bytes("one") + entryOf50Bytes("two"))) // table size 100
+    expect(pairs(decoder.dynamicTable)).toEqual([["a", "two".padEnd(17, ".")], ["a", "one".padEnd(17, ".")]])
+    expect(decoder.dynamicTableSizeBytes).toBe(100)
+    decoder.decode(hex("4001 61 12" + Buffer.from("three".padEnd(18, ".")).toString("hex")))
+    expect(pairs(decoder.dynamicTable)).toEqual([["a", "three".padEnd(18, ".")]])
+  })
+
   it("empties the table for an entry larger than it, and on a size update to 0", () => {
     const decoder = new HpackDecoder()
     decoder.decode(hex("8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d"))

@@ -6,14 +6,11 @@ import { describe, expect, it } from "vitest"
 import { authorityRepair, repairedAuthority } from "../../../src/platform/grpc/AuthorityRepair.ts"
 import { HpackDecoder } from "../../../src/platform/grpc/h2/HpackDecoder.ts"
 import { HpackError } from "../../../src/platform/grpc/h2/HpackError.ts"
-import { CONNECTION_PREFACE, FrameError, HeaderBlockRewriter } from "../../../src/platform/grpc/h2/HeaderBlockRewriter.ts"
+import { CONNECTION_PREFACE, FrameFlag, FrameType } from "../../../src/platform/grpc/h2/Frame.ts"
+import { FrameError, HeaderBlockRewriter } from "../../../src/platform/grpc/h2/HeaderBlockRewriter.ts"
 
-const HEADERS = 0x1
-const CONTINUATION = 0x9
-const END_STREAM = 0x1
-const END_HEADERS = 0x4
-const PADDED = 0x8
-const PRIORITY = 0x20
+const { HEADERS, CONTINUATION } = FrameType
+const { END_STREAM, END_HEADERS, PADDED, PRIORITY } = FrameFlag
 
 function frame(type: number, flags: number, stream: number, payload: Uint8Array): Buffer {
   const header = Buffer.alloc(9)
@@ -30,9 +27,9 @@ function indexedLiteral(name: string, value: string): Buffer {
 }
 const indexed = (index: number): Buffer => Buffer.from([0x80 | index])
 
-const settings = frame(0x4, 0, 0, Buffer.alloc(6))
-const windowUpdate = frame(0x8, 0, 0, Buffer.from([0, 0, 0x10, 0]))
-const data = (stream: number): Buffer => frame(0x0, END_STREAM, stream, Buffer.alloc(40, 7))
+const settings = frame(FrameType.SETTINGS, 0, 0, Buffer.alloc(6))
+const windowUpdate = frame(FrameType.WINDOW_UPDATE, 0, 0, Buffer.from([0, 0, 0x10, 0]))
+const data = (stream: number): Buffer => frame(FrameType.DATA, END_STREAM, stream, Buffer.alloc(40, 7))
 
 /** :method POST, :scheme http, :path /, then :authority (indexed into the table as entry 62). */
 const firstBlock = (authority: string): Buffer => Buffer.concat([indexed(3), indexed(6), indexed(4), indexedLiteral(":authority", authority)])
@@ -138,7 +135,7 @@ describe("header block rewriter", () => {
         [...request, [":authority", "127.0.0.1:1"]],
       ])
       expect(frames.map((f) => [f.type, f.flags, f.stream])).toEqual([
-        [0x4, 0, 0], [HEADERS, END_HEADERS, 1], [0x0, END_STREAM, 1], [HEADERS, END_HEADERS, 3], [0x0, END_STREAM, 3],
+        [FrameType.SETTINGS, 0, 0], [HEADERS, END_HEADERS, 1], [FrameType.DATA, END_STREAM, 1], [HEADERS, END_HEADERS, 3], [FrameType.DATA, END_STREAM, 3],
         [HEADERS, END_HEADERS | END_STREAM, 5], [HEADERS, END_HEADERS, 7],
       ])
       expect(target.repairedBlockCount).toBe(2) // the third refers to the bad entry

@@ -8,6 +8,7 @@
 import { assert } from "../../../assert.ts"
 import { type DecodedField, HpackDecoder } from "./HpackDecoder.ts"
 import { encodeLiteralBlock } from "./HpackLiteralEncoder.ts"
+import { CONNECTION_PREFACE, FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MIN_MAX, FrameFlag, FrameType, PRIORITY_BYTES } from "./Frame.ts"
 
 /** The fields to send instead of `fields`, or undefined to leave the block as it is. */
 export type HeaderListRepair = (fields: ReadonlyArray<DecodedField>) => ReadonlyArray<DecodedField> | undefined
@@ -17,17 +18,8 @@ export class FrameError extends Error {
   override readonly name = "FrameError"
 }
 
-export const CONNECTION_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1")
-const FRAME_HEADER_BYTES = 9
-const TYPE_HEADERS = 0x1
-const TYPE_CONTINUATION = 0x9
-const FLAG_END_STREAM = 0x1
-const FLAG_END_HEADERS = 0x4
-const FLAG_PADDED = 0x8
-const FLAG_PRIORITY = 0x20
-const PRIORITY_BYTES = 5
-/** Every HTTP/2 endpoint accepts frames this large (SETTINGS_MAX_FRAME_SIZE's floor). */
-export const FRAME_PAYLOAD_BYTES_MIN_MAX = 16384
+const { HEADERS: TYPE_HEADERS, CONTINUATION: TYPE_CONTINUATION } = FrameType
+const { END_STREAM: FLAG_END_STREAM, END_HEADERS: FLAG_END_HEADERS, PADDED: FLAG_PADDED, PRIORITY: FLAG_PRIORITY } = FrameFlag
 
 export interface RewriterOptions {
   /** A header block (all its frames) larger than this closes the connection. */
