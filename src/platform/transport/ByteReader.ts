@@ -6,11 +6,17 @@ export class ByteReader {
   private readonly bytes: Uint8Array
   private at: number
   private readonly end: number
+  /**
+   * Whether `bytes` belong to this reader's caller alone: then byte strings are views into them.
+   * Otherwise (a view of a socket's receive buffer) each is copied, so as not to pin that buffer.
+   */
+  private readonly owned: boolean
 
-  constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
+  constructor(bytes: Uint8Array, start = 0, end = bytes.length, owned = false) {
     this.bytes = bytes
     this.at = start
     this.end = end
+    this.owned = owned
   }
 
   remainingBytes(): number {
@@ -59,14 +65,16 @@ export class ByteReader {
     return n
   }
 
-  /** A length-prefixed byte string, copied (so it does not pin the socket's receive buffer). */
+  /** A length-prefixed byte string (see `owned`). */
   byteString(what: string): Uint8Array {
-    const length = this.varint(what)
-    this.need(length, what)
+    return this.bytesOf(this.varint(what), what)
+  }
+
+  /** The next `length` bytes, as a view if the bytes are owned, else as a copy (see `owned`). */
+  bytesOf(length: number, what: string): Uint8Array {
+    const view = this.view(length, what)
     // `new Uint8Array(view)` copies into a plain Uint8Array (slice on a Buffer would make a Buffer).
-    const copy = new Uint8Array(this.bytes.subarray(this.at, this.at + length))
-    this.at += length
-    return copy
+    return this.owned ? view : new Uint8Array(view)
   }
 
   /** The next `length` bytes as a view into the payload (the caller copies if it keeps them). */

@@ -104,8 +104,12 @@ export class InboundConnection {
     assert(sender !== undefined, "InboundConnection: open without a sender")
     const r = new ByteReader(payload)
     switch (type) {
-      case FrameType.RaftMessage:
-        return this.deliver(decodeMessage(r))
+      case FrameType.RaftMessage: {
+        // One copy of the whole payload, its entries' data views into it: one allocation per
+        // message rather than per entry, and nothing pins the socket's receive buffer.
+        const owned = new Uint8Array(payload)
+        return this.deliver(decodeMessage(new ByteReader(owned, 0, owned.length, true)))
+      }
       case FrameType.SnapshotHead:
         return this.deliverIfComplete(this.assembler.begin(this.checkAddress(decodeSnapshotHead(r))))
       case FrameType.SnapshotChunk:

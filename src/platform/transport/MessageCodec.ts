@@ -219,7 +219,7 @@ function decodeBody(r: ByteReader, code: number, from: NodeId, to: NodeId, t: Te
       return { type: "HeartbeatResponse", from, to, term: t, context: r.varint("context") }
     case typeCodes.InstallSnapshotRequest: {
       const head = readSnapshotHeadAfterBase(r, from, to, t)
-      const data = new Uint8Array(r.view(head.dataBytes, "snapshot data"))
+      const data = r.bytesOf(head.dataBytes, "snapshot data")
       return { type: "InstallSnapshotRequest", from, to, term: t, snapshot: { meta: head.meta, data } }
     }
     case typeCodes.TimeoutNowRequest:
