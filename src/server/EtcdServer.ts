@@ -8,6 +8,7 @@ import { performance } from "node:perf_hooks"
 import type { KvCommand, KvResult, RangeRequest, TxnRequest } from "../kv/Api.ts"
 import { crc32c, hashKV, leaseLeases, leaseTimeToLive, minLeaseTtlSeconds, range, validateCommand } from "../kv/index.ts"
 import type { Header } from "../platform/grpc/codec/KvCodec.ts"
+import { repairAuthorityOn } from "../platform/grpc/AuthorityRepair.ts"
 import { grpcStreamListener, type Method } from "../platform/grpc/Server.ts"
 import { kvMethods } from "../platform/grpc/services/KvService.ts"
 import { leaseMethods } from "../platform/grpc/services/LeaseService.ts"
@@ -378,6 +379,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   for (const url of config.listenClientUrls) {
     const parsed = new URL(url)
     const server = createClientServer(parsed, config.clientTls, log)
+    repairAuthorityOn(server, (message) => log.warn(message)) // etcdctl sends :authority http://…
     server.on("stream", listener)
     server.on("sessionError", (error) => log.debug(`client session error: ${error.message}`))
     await new Promise<void>((resolve, reject) => {

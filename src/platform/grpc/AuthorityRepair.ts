@@ -71,16 +71,8 @@ class RepairingSocket extends Duplex {
     socket.on("close", () => this.destroy())
   }
 
-  // What Http2Session and its users read off a socket.
-  get remoteAddress(): string | undefined { return this.socket.remoteAddress }
-  get remotePort(): number | undefined { return this.socket.remotePort }
-  get remoteFamily(): string | undefined { return this.socket.remoteFamily }
-  get localAddress(): string | undefined { return this.socket.localAddress }
-  get localPort(): number | undefined { return this.socket.localPort }
-  get encrypted(): boolean { return this.socket instanceof tls.TLSSocket }
-  get alpnProtocol(): string | false | null | undefined {
-    return this.socket instanceof tls.TLSSocket ? this.socket.alpnProtocol : undefined
-  }
+  // node:http2 wraps this stream in its JSStreamSocket, so the session's socket reports no
+  // addresses and, on TLS, encrypted false and ALPN "h2c"; nothing in verikv reads them.
 
   override _read(): void {
     this.socket.resume()
