@@ -26,6 +26,16 @@ interface Branch<V> {
 }
 type Node<V> = Leaf<V> | Branch<V>
 
+/**
+ * Where an overfull node of `length` entries splits, given that entry `inserted` was just added.
+ * In the middle as usual; but an append at the end (ascending loads, the common way keys arrive)
+ * leaves the left node full, so that a sequential load packs nodes instead of half-filling them.
+ * The halves are fresh exact-size arrays: a truncated array would keep its grown capacity.
+ */
+function splitPoint(length: number, inserted: number): number {
+  return inserted === length - 1 ? length - 1 : length >>> 1
+}
+
 /** The first index whose key is >= key (keys.length if none). */
 function lowerBound(keys: ReadonlyArray<string>, key: string): number {
   let low = 0
@@ -134,10 +144,10 @@ export class OrderedKeyMap<V> {
       node.values.splice(i, 0, value)
       this.count++
       if (node.keys.length <= LEAF_SIZE_MAX) return undefined
-      const half = node.keys.length >>> 1
-      const right: Leaf<V> = { isLeaf: true, keys: node.keys.slice(half), values: node.values.slice(half) }
-      node.keys.length = half
-      node.values.length = half
+      const cut = splitPoint(node.keys.length, i)
+      const right: Leaf<V> = { isLeaf: true, keys: node.keys.slice(cut), values: node.values.slice(cut) }
+      node.keys = node.keys.slice(0, cut)
+      node.values = node.values.slice(0, cut)
       return right
     }
     const i = childIndex(node.keys, key)
@@ -148,10 +158,10 @@ export class OrderedKeyMap<V> {
     node.keys.splice(i + 1, 0, split.keys[0]!)
     node.children.splice(i + 1, 0, split)
     if (node.children.length <= BRANCH_SIZE_MAX) return undefined
-    const half = node.children.length >>> 1
-    const right: Branch<V> = { isLeaf: false, keys: node.keys.slice(half), children: node.children.slice(half) }
-    node.keys.length = half
-    node.children.length = half
+    const cut = splitPoint(node.children.length, i + 1)
+    const right: Branch<V> = { isLeaf: false, keys: node.keys.slice(cut), children: node.children.slice(cut) }
+    node.keys = node.keys.slice(0, cut)
+    node.children = node.children.slice(0, cut)
     return right
   }
 

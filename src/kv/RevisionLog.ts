@@ -9,6 +9,8 @@ import { assert } from "../assert.ts"
 import { NoLease, type LeaseId } from "./Api.ts"
 
 const INITIAL_CAPACITY = 1024
+/** Modest growth: the unused tail averages about a tenth of the table (copying is amortized O(1)). */
+const GROWTH = 1.25
 
 const FLAG_TOMBSTONE = 1
 /** Most rows have no lease: reading one then needs no BigInt. */
@@ -60,7 +62,7 @@ export class RevisionLog {
         "revision log: records out of revision order")
     }
     assert(record.keyPrev < position, "revision log: a key's previous record must come first")
-    if (position === this.capacity) this.resize(Math.ceil(this.capacity * 1.5))
+    if (position === this.capacity) this.resize(Math.ceil(this.capacity * GROWTH))
     this.mains[position] = record.main
     this.subs[position] = record.sub
     this.flags[position] = (record.tombstone ? FLAG_TOMBSTONE : 0) | (record.lease !== NoLease ? FLAG_LEASED : 0)
