@@ -97,3 +97,26 @@ describe("peer transport resilience", () => {
     expect(a.snapshotReports).toStrictEqual([{ to: stranger, success: false }])
   })
 })
+
+describe("closing", () => {
+  it("leaves no socket, server or timer behind", async () => {
+    const handles = (): string[] => process.getActiveResourcesInfo().filter((r) => /TCP|Timeout|Immediate/.test(r)).sort()
+    const before = handles()
+    const a = await startNode({ memberId: idA })
+    const b = await startNode({ memberId: idB })
+    a.transport.addPeer(idB, b.raftId, [b.url])
+    b.transport.addPeer(idA, a.raftId, [a.url])
+    a.transport.addPeer(idC, nodeId(Number(idC >> 12n)), ["http://127.0.0.1:1"]) // down: a redial timer runs
+    await waitUntil(() => a.transport.unreachablePeers().length === 1 && b.transport.unreachablePeers().length === 0, "connections")
+    await waitUntil(() => a.log.matching(/peer 127\.0\.0\.1:1 is unreachable/).length === 1, "the dead peer's first failure")
+    a.transport.send([heartbeat(a.raftId, b.raftId, 1)]) // a flush pending at close
+    expect(handles().filter((h) => h.startsWith("TCP")).length).toBeGreaterThan(3)
+    await Promise.all([a.transport.close(), b.transport.close()])
+    // No more of a kind than before (the test runner's own timers come and go). Timers are
+    // cleared by close itself; sockets finish closing in a later turn of the event loop.
+    const atMostBefore = (kinds: ReadonlyArray<string>): boolean => kinds.every((kind) =>
+      handles().filter((h) => h.startsWith(kind)).length <= before.filter((h) => h.startsWith(kind)).length)
+    expect(atMostBefore(["Timeout", "Immediate"])).toBe(true)
+    await waitUntil(() => atMostBefore(["TCP"]), "every socket to close")
+  })
+})
