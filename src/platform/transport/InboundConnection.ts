@@ -60,7 +60,11 @@ export class InboundConnection {
     socket.on("error", (error) => ctx.logger.debug(`peer connection from ${this.describePeer()}: ${error.message}`))
     socket.on("close", () => this.handleClose())
     const timeoutMs = ctx.limits.helloTimeoutMs
-    this.helloTimer = setTimeout(() => this.drop(`no hello within ${timeoutMs} ms`), timeoutMs)
+    this.helloTimer = setTimeout(() => {
+      // A refused dialer that did not hang up is closed quietly (the refusal was logged).
+      if (this.state === "closing") this.close()
+      else this.drop(`no hello within ${timeoutMs} ms`)
+    }, timeoutMs)
   }
 
   private describePeer(): string {

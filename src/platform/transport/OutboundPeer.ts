@@ -67,7 +67,9 @@ export class OutboundPeer {
   state: OutboundState = "waiting"
   private socket: net.Socket | undefined = undefined
   private timer: NodeJS.Timeout | undefined = undefined
+  /** Failed attempts since the last connection that lasted; sets the redial delay. */
   private attempt = 0
+  private connectedAtMs = 0
   /** Items not yet written; [queueHead, queue.length) are live. */
   private queue: Array<OutboundItem | undefined> = []
   private queueHead = 0
@@ -191,7 +193,7 @@ export class OutboundPeer {
     clearTimeout(this.timer)
     this.timer = undefined
     this.state = "connected"
-    this.attempt = 0
+    this.connectedAtMs = Date.now()
     this.lastFailure = ""
     this.ctx.logger.info(`connected to peer ${hex(this.memberId)} at ${this.url.address}`)
     this.ctx.peerActive(this, true)
@@ -218,6 +220,10 @@ export class OutboundPeer {
     }
     this.lastFailure = failure
     const { reconnectDelayInitialMs, reconnectDelayMaxMs } = this.ctx.limits
+    // A connection that lasted resets the delay; one dropped right after the handshake does not,
+    // so a peer that keeps accepting and dropping us is redialed (and logged) at most once a
+    // reconnectDelayMaxMs.
+    if (wasConnected && Date.now() - this.connectedAtMs >= reconnectDelayMaxMs) this.attempt = 0
     const delayMs = reconnectDelayMs(this.attempt++, reconnectDelayInitialMs, reconnectDelayMaxMs, this.ctx.random)
     this.timer = setTimeout(() => {
       this.timer = undefined

@@ -120,3 +120,36 @@ describe("closing", () => {
     await waitUntil(() => atMostBefore(["TCP"]), "every socket to close")
   })
 })
+
+describe("peer changes", () => {
+  it("reports a snapshot cut off by a lost connection as not sent", async () => {
+    const stalled = await stalledListener()
+    cleanups.push(stalled.close)
+    const a = await startNode({ memberId: idA, limits: { socketBufferBytesMax: 1 << 20 } })
+    nodes = [a]
+    const stalledRaftId = nodeId(Number(idC >> 12n))
+    a.transport.addPeer(idC, stalledRaftId, [stalled.url])
+    await waitUntil(() => a.transport.unreachablePeers().length === 0, "the handshake with the stalled peer")
+    a.transport.send([{
+      type: "InstallSnapshotRequest", from: a.raftId, to: stalledRaftId, term: term(1),
+      snapshot: { meta: { index: logIndex(1), term: term(1), config: { voters: [], votersOutgoing: [], learners: [] } }, data: new Uint8Array(32 << 20) },
+    }])
+    // 32 MiB cannot all be written to a peer that does not read (loopback buffers hold a few
+    // MiB); then the peer goes away in the middle of the stream.
+    await stalled.close()
+    await waitUntil(() => a.snapshotReports.length === 1, "the snapshot report")
+    expect(a.snapshotReports).toStrictEqual([{ to: stalledRaftId, success: false }])
+  })
+
+  it("dials a peer's new URL after addPeer updates it", async () => {
+    const a = await startNode({ memberId: idA })
+    const b = await startNode({ memberId: idB })
+    nodes = [a, b]
+    a.transport.addPeer(idB, b.raftId, ["http://127.0.0.1:1"])
+    await waitUntil(() => a.log.matching(/peer 127\.0\.0\.1:1 is unreachable/).length === 1, "the failure at the old URL")
+    a.transport.addPeer(idB, b.raftId, [b.url])
+    let k = 0
+    await waitUntil(() => (a.transport.send([heartbeat(a.raftId, b.raftId, ++k)]), b.received.length > 0), "a heartbeat at the new URL")
+    expect(a.transport.peerStats()[0]).toMatchObject({ address: `127.0.0.1:${b.port}`, state: "connected", lastFailure: "" })
+  })
+})
