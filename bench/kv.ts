@@ -4,7 +4,8 @@
 // (heap + external memory after a full GC). Then apply rates for Put, Range and Txn on a loaded
 // store. The machine is shared, so rates are per CPU-second of this process (contention changes
 // wall time far more than CPU time), best of several rounds, with the median beside it.
-// Run: npm run bench:kv [-- --rounds 5] (needs --expose-gc, which the npm script passes).
+// Run: npm run bench:kv [-- --rounds 5] (needs --expose-gc, which the npm script passes), or
+// node --expose-gc <flags> bench/kv.ts to see what Node flags do to RSS and rates.
 import { execFileSync } from "node:child_process"
 import { apply, newStore, putRequest, rangeRequest, txnRequest, putOp, compare, CompareResult,
   encodeCommand, applyEntry, type KvCommand, type KvStore } from "../src/kv/index.ts"
@@ -67,7 +68,8 @@ function rate(label: string, count: number, run: (i: number) => void, between: (
 if (args.includes("--memory-child")) {
   measureMemory()
 } else {
-  const output = execFileSync(process.execPath, ["--expose-gc", import.meta.filename, "--memory-child"], { encoding: "utf8" })
+  // The child gets this process's Node flags (try --max-semi-space-size, which bounds V8's young generation).
+  const output = execFileSync(process.execPath, [...process.execArgv, import.meta.filename, "--memory-child"], { encoding: "utf8" })
   const memory = JSON.parse(output) as { rssBefore: number; rssAfter: number; bytesPerKey: number; heapPerKey: number; keys: number }
   if (memory.keys !== KEYS) throw new Error(`memory child loaded ${memory.keys} keys`)
   console.log(`bytes per key (heap + external)  ${Math.round(memory.bytesPerKey)} (heap ${Math.round(memory.heapPerKey)})`)
