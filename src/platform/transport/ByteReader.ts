@@ -61,7 +61,9 @@ export class ByteReader {
    */
   count(what: string, itemBytesMin: number): number {
     const n = this.varint(what)
-    if (n * itemBytesMin > this.remainingBytes()) throw new PeerProtocolError(`${what} ${n} exceeds the payload`)
+    if (n * itemBytesMin > this.remainingBytes()) {
+      throw new PeerProtocolError(`${what} ${n} exceeds the payload`)
+    }
     return n
   }
 
@@ -73,7 +75,7 @@ export class ByteReader {
   /** The next `length` bytes, as a view if the bytes are owned, else as a copy (see `owned`). */
   bytesOf(length: number, what: string): Uint8Array {
     const view = this.view(length, what)
-    // `new Uint8Array(view)` copies into a plain Uint8Array (slice on a Buffer would make a Buffer).
+    // `new Uint8Array(view)` copies into a plain Uint8Array (a Buffer's slice makes a Buffer).
     return this.owned ? view : new Uint8Array(view)
   }
 
@@ -92,6 +94,8 @@ export class ByteReader {
 
   /** Trailing bytes mean the two sides disagree about the layout. */
   expectEnd(what: string): void {
-    if (this.at !== this.end) throw new PeerProtocolError(`${this.end - this.at} trailing bytes after ${what}`)
+    if (this.at !== this.end) {
+      throw new PeerProtocolError(`${this.end - this.at} trailing bytes after ${what}`)
+    }
   }
 }

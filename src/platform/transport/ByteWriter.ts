@@ -32,7 +32,7 @@ export class ByteWriter {
     this.length += 4
   }
 
-  /** Overwrites 4 bytes already written at `offset` (frame headers are patched after the payload). */
+  /** Overwrites 4 bytes written at `offset` (a frame's header is patched after its payload). */
   patchU32(offset: number, value: number): void {
     assert(offset + 4 <= this.length, "ByteWriter.patchU32: beyond the written bytes")
     this.bytes.writeUInt32LE(value, offset)

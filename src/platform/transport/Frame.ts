@@ -54,7 +54,7 @@ export function endFrame(w: ByteWriter, start: number): number {
   return payloadBytes
 }
 
-/** A header on its own, for a payload written separately (a snapshot chunk sent without copying). */
+/** A header on its own, for a payload written apart (a snapshot chunk sent without a copy). */
 export function frameHeader(type: FrameType, payload: Uint8Array): Buffer {
   const header = Buffer.allocUnsafe(frameHeaderBytes)
   header.writeUInt32LE(payload.length, 0)

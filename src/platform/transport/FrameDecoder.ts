@@ -12,7 +12,7 @@ export class FrameDecoder {
   /** Received bytes not yet part of a whole frame, oldest first. */
   private pending: Buffer[] = []
   private pendingBytes = 0
-  /** The frame size (header included) the pending bytes must reach; 0 while the header is unread. */
+  /** The size (header included) the pending frame must reach; 0 while its header is unread. */
   private neededBytes = 0
 
   constructor(payloadBytesMax: number) {
@@ -20,7 +20,7 @@ export class FrameDecoder {
     this.payloadBytesMax = payloadBytesMax
   }
 
-  /** Feeds bytes; calls `onFrame` for each complete frame. Throws PeerProtocolError on a bad one. */
+  /** Feeds bytes; calls `onFrame` per complete frame. Throws PeerProtocolError on a bad one. */
   push(chunk: Buffer, onFrame: FrameHandler): void {
     if (this.pendingBytes === 0) return this.parse(chunk, onFrame)
     this.pending.push(chunk)
@@ -44,7 +44,8 @@ export class FrameDecoder {
   private checkedPayloadBytes(bytes: Buffer, at = 0): number {
     const payloadBytes = bytes.readUInt32LE(at)
     if (payloadBytes > this.payloadBytesMax) {
-      throw new PeerProtocolError(`frame of ${payloadBytes} bytes exceeds the maximum of ${this.payloadBytesMax}`)
+      const max = this.payloadBytesMax
+      throw new PeerProtocolError(`frame of ${payloadBytes} bytes exceeds the maximum of ${max}`)
     }
     const type = bytes[at + 4]!
     if (type === 0 || type > frameTypeMax) throw new PeerProtocolError(`unknown frame type ${type}`)

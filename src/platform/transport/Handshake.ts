@@ -17,11 +17,14 @@ export interface Hello {
   readonly receiverMemberId: bigint
 }
 
-export type RefusalReason = "VersionMismatch" | "ClusterIdMismatch" | "WrongReceiver" | "UnknownSender"
+export type RefusalReason =
+  | "VersionMismatch" | "ClusterIdMismatch" | "WrongReceiver" | "UnknownSender"
 const reasonCodes: Record<RefusalReason, number> = {
   VersionMismatch: 1, ClusterIdMismatch: 2, WrongReceiver: 3, UnknownSender: 4,
 }
-const reasonsByCode = new Map(Object.entries(reasonCodes).map(([reason, code]) => [code, reason as RefusalReason]))
+const reasonsByCode = new Map(
+  Object.entries(reasonCodes).map(([reason, code]) => [code, reason as RefusalReason]),
+)
 
 export interface Refusal {
   readonly reason: RefusalReason
@@ -37,32 +40,41 @@ export interface ListenerIdentity {
 }
 
 export function checkHello(hello: Hello, listener: ListenerIdentity): Refusal | undefined {
-  if (hello.version !== protocolVersion) return { reason: "VersionMismatch", listenerValue: BigInt(protocolVersion) }
-  if (hello.clusterId !== listener.clusterId) return { reason: "ClusterIdMismatch", listenerValue: listener.clusterId }
-  if (hello.receiverMemberId !== listener.memberId) return { reason: "WrongReceiver", listenerValue: listener.memberId }
-  if (!listener.isMember(hello.senderMemberId)) return { reason: "UnknownSender", listenerValue: hello.senderMemberId }
+  const refuse = (reason: RefusalReason, value: bigint): Refusal =>
+    ({ reason, listenerValue: value })
+  if (hello.version !== protocolVersion) return refuse("VersionMismatch", BigInt(protocolVersion))
+  if (hello.clusterId !== listener.clusterId) return refuse("ClusterIdMismatch", listener.clusterId)
+  const { memberId } = listener
+  if (hello.receiverMemberId !== memberId) return refuse("WrongReceiver", memberId)
+  if (!listener.isMember(hello.senderMemberId)) return refuse("UnknownSender", hello.senderMemberId)
   return undefined
 }
 
 export const hex = (id: bigint): string => id.toString(16)
 
 /** Why the connection was refused, in the words of the side that logs it. */
-export function describeRefusal(refusal: Refusal, hello: Hello, side: "listener" | "dialer"): string {
-  const mismatch = (what: string, listener: string, dialer: string): string =>
-    side === "listener" ? `${what} mismatch (local ${listener}, remote ${dialer})` : `${what} mismatch (local ${dialer}, remote ${listener})`
+export function describeRefusal(
+  refusal: Refusal, hello: Hello, side: "listener" | "dialer",
+): string {
+  const mismatch = (what: string, listener: string, dialer: string): string => side === "listener"
+    ? `${what} mismatch (local ${listener}, remote ${dialer})`
+    : `${what} mismatch (local ${dialer}, remote ${listener})`
+  const listenerId = hex(refusal.listenerValue)
   switch (refusal.reason) {
     case "VersionMismatch":
       return mismatch("protocol version", String(refusal.listenerValue), String(hello.version))
     case "ClusterIdMismatch":
-      return mismatch("cluster ID", hex(refusal.listenerValue), hex(hello.clusterId))
-    case "WrongReceiver":
+      return mismatch("cluster ID", listenerId, hex(hello.clusterId))
+    case "WrongReceiver": {
+      const expected = hex(hello.receiverMemberId)
       return side === "listener"
-        ? `the dialer expected member ${hex(hello.receiverMemberId)}, but this is member ${hex(refusal.listenerValue)}`
-        : `it is member ${hex(refusal.listenerValue)}, not member ${hex(hello.receiverMemberId)} as expected`
+        ? `the dialer expected member ${expected}, but this is member ${listenerId}`
+        : `it is member ${listenerId}, not member ${expected} as expected`
+    }
     case "UnknownSender":
       return side === "listener"
         ? `member ${hex(hello.senderMemberId)} is not a member of this cluster (unknown or removed)`
-        : `this member (${hex(hello.senderMemberId)}) is not a member of its cluster (unknown or removed)`
+        : `this member (${listenerId}) is not a member of its cluster (unknown or removed)`
     default:
       return assertNever(refusal.reason, "refusal reason")
   }

@@ -57,7 +57,9 @@ export class InboundConnection {
     this.assembler = new SnapshotAssembler(ctx.limits.snapshotBytesMax)
     socket.setNoDelay(true)
     socket.on("data", (chunk: Buffer) => this.handleBytes(chunk))
-    socket.on("error", (error) => ctx.logger.debug(`peer connection from ${this.describePeer()}: ${error.message}`))
+    socket.on("error", (error) => {
+      ctx.logger.debug(`peer connection from ${this.describePeer()}: ${error.message}`)
+    })
     socket.on("close", () => this.handleClose())
     const timeoutMs = ctx.limits.helloTimeoutMs
     this.helloTimer = setTimeout(() => {
@@ -115,7 +117,8 @@ export class InboundConnection {
         return this.deliver(decodeMessage(new ByteReader(owned, 0, owned.length, true)))
       }
       case FrameType.SnapshotHead:
-        return this.deliverIfComplete(this.assembler.begin(this.checkAddress(decodeSnapshotHead(r))))
+        return this.deliverIfComplete(
+          this.assembler.begin(this.checkAddress(decodeSnapshotHead(r))))
       case FrameType.SnapshotChunk:
         return this.deliverIfComplete(this.assembler.append(payload))
       case FrameType.Forward:
@@ -135,7 +138,8 @@ export class InboundConnection {
     const refusal = checkHello(hello, this.ctx.identity)
     const w = new ByteWriter(32)
     if (refusal !== undefined) {
-      this.ctx.logger.warn(`refused the peer connection from ${this.remoteAddress}: ${describeRefusal(refusal, hello, "listener")}`)
+      const why = describeRefusal(refusal, hello, "listener")
+      this.ctx.logger.warn(`refused the peer connection from ${this.remoteAddress}: ${why}`)
       const start = beginFrame(w, FrameType.HelloRefused)
       encodeRefusal(w, refusal)
       endFrame(w, start)
@@ -154,10 +158,14 @@ export class InboundConnection {
 
   /** A message must be for us, and from the node the handshake named (when we know its Raft ID). */
   private checkAddress<T extends { readonly from: NodeId; readonly to: NodeId }>(m: T): T {
-    if (m.to !== this.ctx.localRaftId) throw new PeerProtocolError(`a message for node ${m.to}; this is node ${this.ctx.localRaftId}`)
+    const local = this.ctx.localRaftId
+    if (m.to !== local) {
+      throw new PeerProtocolError(`a message for node ${m.to}; this is node ${local}`)
+    }
     const expectedFrom = this.ctx.raftIdOf(this.senderMemberId!)
     if (expectedFrom !== undefined && m.from !== expectedFrom) {
-      throw new PeerProtocolError(`a message from node ${m.from} on the connection of node ${expectedFrom}`)
+      const problem = `a message from node ${m.from} on the connection of node ${expectedFrom}`
+      throw new PeerProtocolError(problem)
     }
     return m
   }

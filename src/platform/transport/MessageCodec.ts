@@ -42,8 +42,8 @@ function writeConfig(w: ByteWriter, c: Config): void {
 function writeEntry(w: ByteWriter, e: Entry): void {
   w.varint(e.term)
   w.varint(e.index)
-  const flags = (e.type === "Config" ? entryFlagConfigType : 0) | (e.config !== undefined ? entryFlagHasConfig : 0)
-  w.u8(flags)
+  const typeFlag = e.type === "Config" ? entryFlagConfigType : 0
+  w.u8(typeFlag | (e.config !== undefined ? entryFlagHasConfig : 0))
   if (e.config !== undefined) writeConfig(w, e.config)
   w.byteString(e.data)
 }
@@ -137,7 +137,8 @@ function readEntry(r: ByteReader): Entry {
   const flags = readFlags(r, entryFlagConfigType | entryFlagHasConfig, "entry flags")
   const config = (flags & entryFlagHasConfig) !== 0 ? readConfig(r) : undefined
   const data = r.byteString("entry data")
-  return { term: entryTerm, index, type: (flags & entryFlagConfigType) !== 0 ? "Config" : "Normal", data, config }
+  const type = (flags & entryFlagConfigType) !== 0 ? "Config" : "Normal"
+  return { term: entryTerm, index, type, data, config }
 }
 
 export interface SnapshotHead {
@@ -159,7 +160,9 @@ function readSnapshotHeadAfterBase(r: ByteReader, from: NodeId, to: NodeId, t: T
 /** The payload of a snapshot head frame (see encodeSnapshotHead). */
 export function decodeSnapshotHead(r: ByteReader): SnapshotHead {
   const code = r.u8("message type")
-  if (code !== typeCodes.InstallSnapshotRequest) throw new PeerProtocolError(`snapshot head of message type ${code}`)
+  if (code !== typeCodes.InstallSnapshotRequest) {
+    throw new PeerProtocolError(`snapshot head of message type ${code}`)
+  }
   const from = nodeId(r.varint("from"))
   const to = nodeId(r.varint("to"))
   const head = readSnapshotHeadAfterBase(r, from, to, term(r.varint("term")))
@@ -203,24 +206,30 @@ function decodeBody(r: ByteReader, code: number, from: NodeId, to: NodeId, t: Te
       const count = r.count("entry count", 4)
       const entries: Entry[] = []
       for (let k = 0; k < count; k++) entries.push(readEntry(r))
-      return { type: "AppendEntriesRequest", from, to, term: t, prevLogIndex, prevLogTerm, entries, commitIndex }
+      return {
+        type: "AppendEntriesRequest", from, to, term: t,
+        prevLogIndex, prevLogTerm, entries, commitIndex,
+      }
     }
     case typeCodes.AppendEntriesResponse: {
       const flags = readFlags(r, flagFirst, "AppendEntriesResponse flags")
       const matchIndex = logIndex(r.varint("matchIndex"))
       const hintIndex = logIndex(r.varint("hintIndex"))
-      return { type: "AppendEntriesResponse", from, to, term: t, success: flags === flagFirst, matchIndex, hintIndex }
+      const success = flags === flagFirst
+      return { type: "AppendEntriesResponse", from, to, term: t, success, matchIndex, hintIndex }
     }
     case typeCodes.HeartbeatRequest: {
       const commitIndex = logIndex(r.varint("commitIndex"))
-      return { type: "HeartbeatRequest", from, to, term: t, commitIndex, context: r.varint("context") }
+      const context = r.varint("context")
+      return { type: "HeartbeatRequest", from, to, term: t, commitIndex, context }
     }
     case typeCodes.HeartbeatResponse:
       return { type: "HeartbeatResponse", from, to, term: t, context: r.varint("context") }
     case typeCodes.InstallSnapshotRequest: {
       const head = readSnapshotHeadAfterBase(r, from, to, t)
       const data = r.bytesOf(head.dataBytes, "snapshot data")
-      return { type: "InstallSnapshotRequest", from, to, term: t, snapshot: { meta: head.meta, data } }
+      const snapshot = { meta: head.meta, data }
+      return { type: "InstallSnapshotRequest", from, to, term: t, snapshot }
     }
     case typeCodes.TimeoutNowRequest:
       return { type: "TimeoutNowRequest", from, to, term: t }

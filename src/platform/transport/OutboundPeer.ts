@@ -82,7 +82,9 @@ export class OutboundPeer {
   private lastDropLogMs = 0
   private readonly ctx: OutboundContext
 
-  constructor(memberId: bigint, raftId: NodeId, urls: ReadonlyArray<PeerUrl>, ctx: OutboundContext) {
+  constructor(
+    memberId: bigint, raftId: NodeId, urls: ReadonlyArray<PeerUrl>, ctx: OutboundContext,
+  ) {
     assert(urls.length > 0, "OutboundPeer: a peer needs at least one URL")
     this.memberId = memberId
     this.raftId = raftId
@@ -107,7 +109,8 @@ export class OutboundPeer {
   /** Queues an item for the next flush; false if it was dropped (no connection, queue full). */
   enqueue(item: OutboundItem): boolean {
     if (this.state === "waiting" || this.state === "closed") return this.drop(item, undefined)
-    if (this.queuedItems >= this.ctx.limits.queueItemsMax) return this.drop(item, "the send queue is full")
+    const full = this.queuedItems >= this.ctx.limits.queueItemsMax
+    if (full) return this.drop(item, "the send queue is full")
     this.queue.push(item)
     if (this.state === "connected") this.ctx.requestFlush(this)
     return true
@@ -115,12 +118,16 @@ export class OutboundPeer {
 
   private drop(item: OutboundItem, loggedReason: string | undefined): false {
     this.droppedItems++
-    if (item.kind === "message" && item.message.type === "InstallSnapshotRequest") this.ctx.snapshotSent(this.raftId, false)
+    if (item.kind === "message" && item.message.type === "InstallSnapshotRequest") {
+      this.ctx.snapshotSent(this.raftId, false)
+    }
     if (loggedReason !== undefined) {
       this.droppedSinceLog++
       const nowMs = Date.now()
       if (nowMs - this.lastDropLogMs >= dropLogIntervalMs) {
-        this.ctx.logger.warn(`dropped ${this.droppedSinceLog} message(s) to peer ${hex(this.memberId)}: ${loggedReason}`)
+        const count = this.droppedSinceLog
+        const peer = hex(this.memberId)
+        this.ctx.logger.warn(`dropped ${count} message(s) to peer ${peer}: ${loggedReason}`)
         this.droppedSinceLog = 0
         this.lastDropLogMs = nowMs
       }
@@ -132,14 +139,17 @@ export class OutboundPeer {
   updateUrls(urls: ReadonlyArray<PeerUrl>): void {
     assert(urls.length > 0, "OutboundPeer: a peer needs at least one URL")
     this.urls = urls
-    const stillListed = urls.some((u) => u.address === this.url.address && u.secure === this.url.secure)
+    const current = this.url
+    const stillListed = urls.some((u) =>
+      u.address === current.address && u.secure === current.secure)
     if (!stillListed && this.socket !== undefined) this.fail(this.socket, "changed its URLs")
   }
 
   // ---- connection lifecycle ----
 
   private connect(): void {
-    assert(this.state === "waiting" && this.socket === undefined, "OutboundPeer.connect: already connected")
+    assert(this.state === "waiting", "OutboundPeer.connect: not waiting")
+    assert(this.socket === undefined, "OutboundPeer.connect: a socket is open")
     const url = this.urls[this.urlCursor++ % this.urls.length]!
     this.url = url
     this.state = "connecting"
@@ -152,12 +162,18 @@ export class OutboundPeer {
     const decoder = new FrameDecoder(replyBytesMax)
     socket.on("data", (chunk: Buffer) => this.handleReplyBytes(socket, decoder, chunk))
     socket.on("error", (error) => this.fail(socket, `is unreachable: ${error.message}`))
-    socket.on("close", () => this.fail(socket, this.state === "connected" ? "closed the connection" : url.secure
-      ? "closed the connection during the handshake (did it refuse our certificate?)"
-      : "closed the connection during the handshake"))
+    socket.on("close", () => this.fail(socket, this.describeClose(url)))
     socket.on("drain", () => this.flush())
     const timeoutMs = this.ctx.limits.connectTimeoutMs
-    this.timer = setTimeout(() => this.fail(socket, `is unreachable: no handshake within ${timeoutMs} ms`), timeoutMs)
+    const timeoutReason = `is unreachable: no handshake within ${timeoutMs} ms`
+    this.timer = setTimeout(() => this.fail(socket, timeoutReason), timeoutMs)
+  }
+
+  private describeClose(url: PeerUrl): string {
+    if (this.state === "connected") return "closed the connection"
+    // A TLS listener refusing our certificate just closes (TLS 1.3 has no alert for it here).
+    const closed = "closed the connection during the handshake"
+    return url.secure ? `${closed} (did it refuse our certificate?)` : closed
   }
 
   private sendHello(socket: net.Socket): void {
@@ -179,14 +195,19 @@ export class OutboundPeer {
 
   private handleReply(socket: net.Socket, type: FrameType, payload: Uint8Array): void {
     if (socket !== this.socket) return
-    if (this.state !== "connecting") throw new PeerProtocolError(`frame type ${type} after the handshake`)
+    if (this.state !== "connecting") {
+      throw new PeerProtocolError(`frame type ${type} after the handshake`)
+    }
     if (type === FrameType.HelloAccepted) {
       if (payload.length !== 0) throw new PeerProtocolError("a HelloAccepted with a payload")
       return this.becomeConnected()
     }
-    if (type !== FrameType.HelloRefused) throw new PeerProtocolError(`frame type ${type} instead of a hello reply`)
+    if (type !== FrameType.HelloRefused) {
+      throw new PeerProtocolError(`frame type ${type} instead of a hello reply`)
+    }
     const refusal = decodeRefusal(new ByteReader(payload))
-    this.fail(socket, `refused the connection: ${describeRefusal(refusal, this.ctx.hello(this.memberId), "dialer")}`)
+    const why = describeRefusal(refusal, this.ctx.hello(this.memberId), "dialer")
+    this.fail(socket, `refused the connection: ${why}`)
   }
 
   private becomeConnected(): void {
@@ -200,7 +221,7 @@ export class OutboundPeer {
     if (this.queuedItems > 0) this.ctx.requestFlush(this)
   }
 
-  /** The connection `socket` failed (if it is still ours): log, drop what waits, schedule a redial. */
+  /** `socket` failed (if it is still ours): log, drop what waits, schedule a redial. */
   private fail(socket: net.Socket, reason: string): void {
     if (socket !== this.socket) return
     this.socket = undefined
@@ -219,12 +240,13 @@ export class OutboundPeer {
       this.ctx.logger.warn(failure)
     }
     this.lastFailure = failure
-    const { reconnectDelayInitialMs, reconnectDelayMaxMs } = this.ctx.limits
+    const { reconnectDelayInitialMs: initialMs, reconnectDelayMaxMs } = this.ctx.limits
     // A connection that lasted resets the delay; one dropped right after the handshake does not,
     // so a peer that keeps accepting and dropping us is redialed (and logged) at most once a
     // reconnectDelayMaxMs.
     if (wasConnected && Date.now() - this.connectedAtMs >= reconnectDelayMaxMs) this.attempt = 0
-    const delayMs = reconnectDelayMs(this.attempt++, reconnectDelayInitialMs, reconnectDelayMaxMs, this.ctx.random)
+    const attempt = this.attempt++
+    const delayMs = reconnectDelayMs(attempt, initialMs, reconnectDelayMaxMs, this.ctx.random)
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.connect()
@@ -271,7 +293,8 @@ export class OutboundPeer {
 
   private writeQueued(socket: net.Socket, bufferBytesMax: number): void {
     const w = new ByteWriter(16 * 1024)
-    while (this.queueHead < this.queue.length && socket.writableLength + w.length < bufferBytesMax) {
+    const roomLeft = (): boolean => socket.writableLength + w.length < bufferBytesMax
+    while (this.queueHead < this.queue.length && roomLeft()) {
       const item = this.queue[this.queueHead]!
       this.queue[this.queueHead++] = undefined
       this.encodeItem(w, item)
@@ -339,7 +362,7 @@ export class OutboundPeer {
       this.stream = undefined
       this.sentItems++
       const to = stream.message.to
-      socket.write(chunk, (error) => this.ctx.snapshotSent(to, error === undefined || error === null))
+      socket.write(chunk, (error) => this.ctx.snapshotSent(to, error == null))
     }
   }
 }

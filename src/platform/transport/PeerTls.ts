@@ -1,6 +1,7 @@
 // TLS options for peer connections from etcd's --peer-* flags. The listener asks for client
-// certificates when client-cert-auth is on (and refuses a connection without a trusted one); the dialer always verifies the listener's
-// certificate against the trusted CA and presents its own.
+// certificates when client-cert-auth is on (and refuses a connection without a trusted one);
+// the dialer always verifies the listener's certificate against the trusted CA and presents its
+// own.
 import * as fs from "node:fs"
 import type * as tls from "node:tls"
 import type { PeerTlsFiles } from "./TransportOptions.ts"
@@ -17,7 +18,10 @@ export function loadPeerTls(files: PeerTlsFiles, handshakeTimeoutMs: number): Pe
   const shared = { cert, key, ...(ca !== undefined && { ca }) }
   return {
     // The transport checks `authorized` itself after the handshake, to log who was refused and why.
-    server: { ...shared, requestCert: files.clientCertAuth, rejectUnauthorized: false, handshakeTimeout: handshakeTimeoutMs },
+    server: {
+      ...shared, requestCert: files.clientCertAuth, rejectUnauthorized: false,
+      handshakeTimeout: handshakeTimeoutMs,
+    },
     client: { ...shared, rejectUnauthorized: true },
   }
 }

@@ -9,7 +9,9 @@ import type { Message, NodeId } from "../../raft/Types.ts"
 import type { ReadIndexRequest, ReadIndexResponse } from "./AppFrames.ts"
 import { hex, protocolVersion, type Hello } from "./Handshake.ts"
 import { InboundConnection, type InboundContext } from "./InboundConnection.ts"
-import { OutboundPeer, type OutboundContext, type OutboundItem, type OutboundState } from "./OutboundPeer.ts"
+import {
+  OutboundPeer, type OutboundContext, type OutboundItem, type OutboundState,
+} from "./OutboundPeer.ts"
 import { parsePeerUrl } from "./PeerUrl.ts"
 import { loadPeerTls, type PeerTlsOptions } from "./PeerTls.ts"
 import {
@@ -60,7 +62,9 @@ export class PeerTransport {
     this.options = options
     this.limits = { ...defaultTransportLimits, ...options.limits }
     validateLimits(this.limits)
-    this.tls = options.tls === undefined ? undefined : loadPeerTls(options.tls, this.limits.helloTimeoutMs)
+    const tlsFiles = options.tls
+    const timeoutMs = this.limits.helloTimeoutMs
+    this.tls = tlsFiles === undefined ? undefined : loadPeerTls(tlsFiles, timeoutMs)
     this.outboundContext = this.makeOutboundContext()
     this.inboundContext = this.makeInboundContext()
   }
@@ -70,7 +74,8 @@ export class PeerTransport {
     return {
       limits: this.limits,
       logger: this.options.logger,
-      hello: (receiverMemberId): Hello => ({ version: protocolVersion, clusterId, senderMemberId: memberId, receiverMemberId }),
+      hello: (receiverMemberId): Hello =>
+        ({ version: protocolVersion, clusterId, senderMemberId: memberId, receiverMemberId }),
       clientTls: this.tls?.client,
       random: this.options.random ?? Math.random,
       requestFlush: (peer) => this.requestFlush(peer),
@@ -100,19 +105,23 @@ export class PeerTransport {
     }
   }
 
-  /** Accepts peer connections on host:port (TLS if the transport has TLS files); port 0 picks one. */
+  /** Accepts peers on host:port (TLS if the transport has TLS files); port 0 picks a port. */
   listen(host: string, port: number): Promise<{ readonly host: string; readonly port: number }> {
-    assert(this.server === undefined && !this.closed, "PeerTransport.listen: already listening or closed")
+    assert(this.server === undefined, "PeerTransport.listen: already listening")
+    assert(!this.closed, "PeerTransport.listen: closed")
     const accept = (socket: net.Socket): void => {
       if (this.closed) return void socket.destroy()
       this.inbound.add(new InboundConnection(socket, this.inboundContext))
     }
-    const server = this.tls === undefined ? net.createServer(accept) : tls.createServer(this.tls.server)
-    if (this.tls !== undefined) server.on("secureConnection", (socket: tls.TLSSocket) => this.acceptSecure(socket, accept))
+    const secure = this.tls
+    const server = secure === undefined ? net.createServer(accept) : tls.createServer(secure.server)
+    if (secure !== undefined) {
+      server.on("secureConnection", (socket: tls.TLSSocket) => this.acceptSecure(socket, accept))
+    }
     server.on("tlsClientError", (error: Error & { reason?: string }, socket: tls.TLSSocket) =>
       // OpenSSL's errors carry a short `reason` ("wrong version number") beside a long message.
       this.logTlsRefusal(socket, `TLS handshake failed: ${error.reason ?? error.message.trim()}`))
-    // Every accepted TCP socket, also those still in a TLS handshake, so that close() ends them all.
+    // Every accepted TCP socket, those in a TLS handshake too, so that close() ends them all.
     server.on("connection", (socket: net.Socket) => {
       this.sockets.add(socket)
       socket.once("close", () => this.sockets.delete(socket))
@@ -125,7 +134,8 @@ export class PeerTransport {
         server.on("error", (error) => this.options.logger.warn(`peer listener: ${error.message}`))
         const address = server.address()
         assert(typeof address === "object" && address !== null, "PeerTransport.listen: no address")
-        this.options.logger.info(`listening for peers on ${this.tls === undefined ? "http" : "https"}://${host}:${address.port}`)
+        const scheme = secure === undefined ? "http" : "https"
+        this.options.logger.info(`listening for peers on ${scheme}://${host}:${address.port}`)
         resolve({ host, port: address.port })
       })
     })
@@ -137,21 +147,23 @@ export class PeerTransport {
    */
   private acceptSecure(socket: tls.TLSSocket, accept: (socket: net.Socket) => void): void {
     if (this.options.tls?.clientCertAuth === true && !socket.authorized) {
-      this.logTlsRefusal(socket, `client certificate refused: ${String(socket.authorizationError ?? "none given")}`)
+      const error = String(socket.authorizationError ?? "none given")
+      this.logTlsRefusal(socket, `client certificate refused: ${error}`)
       return void socket.destroy()
     }
     accept(socket)
   }
 
   private logTlsRefusal(socket: tls.TLSSocket, reason: string): void {
-    const from = socket.remoteAddress === undefined ? "" : ` from ${socket.remoteAddress}:${socket.remotePort ?? "?"}`
+    const address = socket.remoteAddress
+    const from = address === undefined ? "" : ` from ${address}:${socket.remotePort ?? "?"}`
     this.options.logger.warn(`rejected a peer TLS connection${from}: ${reason}`)
   }
 
   /** Starts (or updates the URLs of) the outbound connection to a member. */
   addPeer(memberId: bigint, raftId: NodeId, urls: ReadonlyArray<string>): void {
     assert(!this.closed, "PeerTransport.addPeer: closed")
-    assert(memberId !== this.options.memberId, "PeerTransport.addPeer: a member is no peer of itself")
+    assert(memberId !== this.options.memberId, "PeerTransport.addPeer: no peer of itself")
     const parsed = urls.map(parsePeerUrl)
     const existing = this.peersByMember.get(memberId)
     if (existing !== undefined) {
@@ -183,7 +195,8 @@ export class PeerTransport {
       const peer = this.peersByRaftId.get(message.to)
       if (peer === undefined) {
         this.droppedUnroutable++
-        if (message.type === "InstallSnapshotRequest") this.outboundContext.snapshotSent(message.to, false)
+        const isSnapshot = message.type === "InstallSnapshotRequest"
+        if (isSnapshot) this.outboundContext.snapshotSent(message.to, false)
         continue
       }
       peer.enqueue({ kind: "message", message })
@@ -240,7 +253,8 @@ export class PeerTransport {
 
   /** Members whose outbound connection is not up (for logs and metrics). */
   unreachablePeers(): bigint[] {
-    return [...this.peersByMember.values()].filter((p) => p.state !== "connected").map((p) => p.memberId)
+    const down = [...this.peersByMember.values()].filter((p) => p.state !== "connected")
+    return down.map((p) => p.memberId)
   }
 
   /** Closes every connection and the listener, and clears every timer. */

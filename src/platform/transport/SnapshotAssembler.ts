@@ -22,9 +22,13 @@ export class SnapshotAssembler {
   }
 
   begin(head: SnapshotHead): InstallSnapshotRequest | undefined {
-    if (this.head !== undefined) throw new PeerProtocolError("a snapshot head before the previous snapshot was complete")
+    if (this.head !== undefined) {
+      throw new PeerProtocolError("a snapshot head before the previous snapshot was complete")
+    }
     if (head.dataBytes > this.dataBytesMax) {
-      throw new PeerProtocolError(`snapshot of ${head.dataBytes} bytes exceeds the maximum of ${this.dataBytesMax}`)
+      const bytes = head.dataBytes
+      const max = this.dataBytesMax
+      throw new PeerProtocolError(`snapshot of ${bytes} bytes exceeds the maximum of ${max}`)
     }
     this.head = head
     this.data = new Uint8Array(head.dataBytes)
@@ -33,9 +37,12 @@ export class SnapshotAssembler {
   }
 
   append(chunk: Uint8Array): InstallSnapshotRequest | undefined {
-    if (this.head === undefined) throw new PeerProtocolError("a snapshot chunk without a snapshot head")
-    if (chunk.length === 0 || chunk.length > this.data.length - this.receivedBytes) {
-      throw new PeerProtocolError(`a snapshot chunk of ${chunk.length} bytes with ${this.data.length - this.receivedBytes} to go`)
+    if (this.head === undefined) {
+      throw new PeerProtocolError("a snapshot chunk without a snapshot head")
+    }
+    const toGo = this.data.length - this.receivedBytes
+    if (chunk.length === 0 || chunk.length > toGo) {
+      throw new PeerProtocolError(`a snapshot chunk of ${chunk.length} bytes with ${toGo} to go`)
     }
     this.data.set(chunk, this.receivedBytes)
     this.receivedBytes += chunk.length
@@ -46,7 +53,7 @@ export class SnapshotAssembler {
     const head = this.head
     assert(head !== undefined, "SnapshotAssembler: no snapshot in progress")
     if (this.receivedBytes < this.data.length) return undefined
-    assert(this.receivedBytes === this.data.length, "SnapshotAssembler: received more than announced")
+    assert(this.receivedBytes === this.data.length, "SnapshotAssembler: more than announced")
     const message: InstallSnapshotRequest = {
       type: "InstallSnapshotRequest", from: head.from, to: head.to, term: head.term,
       snapshot: { meta: head.meta, data: this.data },

@@ -56,12 +56,14 @@ export const defaultTransportLimits: TransportLimits = {
 
 export function validateLimits(limits: TransportLimits): void {
   for (const [name, value] of Object.entries(limits)) {
-    assert(Number.isSafeInteger(value) && value > 0, `transport limit ${name} must be a positive integer`)
+    assert(Number.isSafeInteger(value) && value > 0, `transport limit ${name} must be positive`)
   }
   // A chunk frame carries the chunk alone; the head frame's meta is far below the maximum.
-  assert(limits.snapshotChunkBytes + frameHeaderBytes <= limits.frameBytesMax, "snapshotChunkBytes must fit in a frame")
-  assert(limits.reconnectDelayInitialMs <= limits.reconnectDelayMaxMs, "reconnect delays: initial above maximum")
-  assert(limits.snapshotBytesMax <= bufferConstants.MAX_LENGTH, "snapshotBytesMax beyond what a buffer holds")
+  const chunkFits = limits.snapshotChunkBytes + frameHeaderBytes <= limits.frameBytesMax
+  assert(chunkFits, "snapshotChunkBytes must fit in a frame")
+  const delaysOrdered = limits.reconnectDelayInitialMs <= limits.reconnectDelayMaxMs
+  assert(delaysOrdered, "reconnect delays: initial above maximum")
+  assert(limits.snapshotBytesMax <= bufferConstants.MAX_LENGTH, "snapshotBytesMax beyond a buffer")
 }
 
 export interface PeerTransportOptions {
