@@ -1,8 +1,8 @@
 // The verikv command's flags: etcd's names and defaults, each also settable from a VERIKV_*
 // variable (--data-dir <-> VERIKV_DATA_DIR), as etcd reads ETCD_*. A flag given on the command
 // line wins over the variable, which wins over the default.
-import { Config } from "effect"
-import { Flag } from "effect/cli"
+import * as Flag from "effect/cli/Flag"
+import * as Config from "effect/Config"
 import { defaultConfig, type ServerConfig, type TlsFiles } from "../server/Config.ts"
 
 const envName = (flag: string): string => `VERIKV_${flag.toUpperCase().replaceAll("-", "_")}`
