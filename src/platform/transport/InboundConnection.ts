@@ -28,6 +28,8 @@ export interface InboundContext {
   readonly logger: TransportLogger
   /** The Raft ID of a known peer, to check the `from` of its messages. */
   readonly raftIdOf: (memberId: bigint) => NodeId | undefined
+  /** The connection passed the handshake. */
+  readonly accepted: (connection: InboundConnection) => void
   readonly closed: (connection: InboundConnection) => void
   readonly deliverMessage: (message: Message) => void
   readonly deliverForward: (fromMemberId: bigint, datas: Uint8Array[]) => void
@@ -154,6 +156,7 @@ export class InboundConnection {
     endFrame(w, beginFrame(w, FrameType.HelloAccepted))
     this.socket.write(w.take(0))
     this.ctx.logger.debug(`accepted a peer connection from ${this.describePeer()}`)
+    this.ctx.accepted(this)
   }
 
   /** A message must be for us, and from the node the handshake named (when we know its Raft ID). */

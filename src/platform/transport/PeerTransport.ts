@@ -97,11 +97,25 @@ export class PeerTransport {
       limits: this.limits,
       logger: this.options.logger,
       raftIdOf: (member) => this.peersByMember.get(member)?.raftId,
+      accepted: (connection) => this.closeOlderInbound(connection),
       closed: (connection) => this.inbound.delete(connection),
       deliverMessage: (message) => this.onMessage(message),
       deliverForward: (from, datas) => this.onForward(from, datas),
       deliverReadIndexRequest: (from, request) => this.onReadIndexRequest(from, request),
       deliverReadIndexResponse: (from, response) => this.onReadIndexResponse(from, response),
+    }
+  }
+
+  /**
+   * A peer dials us on one connection at a time, so its older connections are stale: it lost
+   * them without our noticing (a silent network, a proxy). Closing them frees their sockets.
+   */
+  private closeOlderInbound(newest: InboundConnection): void {
+    for (const connection of this.inbound) {
+      if (connection !== newest && connection.senderMemberId === newest.senderMemberId) {
+        this.options.logger.info(`closing a stale peer connection from ${connection.remoteAddress}`)
+        connection.close()
+      }
     }
   }
 

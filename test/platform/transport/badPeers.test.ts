@@ -88,4 +88,19 @@ describe("bad peers", () => {
     expect(await sendAndExpectDrop([], false)).toMatch(/: no hello within 300 ms$/)
     await expectStillServing()
   })
+
+  it("closes a member's older connection when it dials again (the old one went stale)", async () => {
+    // As member C (b is connected as itself, and would take part).
+    const hello = helloFrame({ clusterId, senderMemberId: memberIds[2]!, receiverMemberId: idA })
+    const first = await rawDial(a.port)
+    first.socket.write(hello)
+    await waitUntil(() => first.replies.length === 1, "the first hello accepted")
+    const second = await rawDial(a.port)
+    second.socket.write(hello)
+    await waitUntil(first.isClosed, "the older connection to be closed")
+    expect(second.replies.map((r) => r.type)).toStrictEqual([FrameType.HelloAccepted])
+    expect(second.isClosed()).toBe(false)
+    expect(a.log.matching(/closing a stale peer connection from 127\.0\.0\.1:\d+$/).length).toBeGreaterThan(0)
+    await expectStillServing()
+  })
 })
