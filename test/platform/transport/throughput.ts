@@ -2,8 +2,8 @@
 // core): small AppendEntries (messages/s), large AppendEntries and snapshots (MB/s). Not a test;
 // run: npx node test/platform/transport/throughput.ts
 // The sender keeps its queue half full (no drops) and a TimeoutNowRequest marks the end of each
-// phase; the receiver answers the marker with what it counted, on stdout. Each phase's time runs
-// from its first send to that answer.
+// phase; the receiver answers the marker with what it counted and its CPU time, on stdout. Each
+// phase's time runs from its first send to that answer.
 import { spawn } from "node:child_process"
 import * as readline from "node:readline"
 import { PeerTransport } from "../../../src/platform/transport/PeerTransport.ts"
@@ -21,11 +21,14 @@ async function receiver(): Promise<void> {
   const transport = new PeerTransport(options(receiverMember))
   let messages = 0
   let payloadBytes = 0
+  let cpuAtMark = process.cpuUsage()
   transport.onMessage = (m) => {
     if (m.type === "TimeoutNowRequest") {
-      console.log(`mark ${messages} ${payloadBytes}`)
+      const cpu = process.cpuUsage(cpuAtMark)
+      console.log(`mark ${messages} ${payloadBytes} ${cpu.user + cpu.system}`)
       messages = 0
       payloadBytes = 0
+      cpuAtMark = process.cpuUsage()
       return
     }
     messages++
@@ -50,7 +53,10 @@ const marker: Message = { type: "TimeoutNowRequest", from: nodeId(Number(senderM
 async function phase(
   name: string, transport: PeerTransport, lines: AsyncIterator<string>, message: Message, count: number, perTurn: number,
 ): Promise<void> {
+  transport.send([marker]) // the receiver's CPU count starts here
+  await lines.next()
   const startedMs = performance.now()
+  const cpuAtStart = process.cpuUsage()
   let sent = 0
   while (sent < count) {
     const stats = transport.peerStats()[0]!
@@ -66,10 +72,16 @@ async function phase(
   transport.send([marker])
   const line = (await lines.next()).value as string
   const seconds = (performance.now() - startedMs) / 1000
-  const [, received, bytes] = line.split(" ").map(Number) as [number, number, number]
+  const senderCpu = process.cpuUsage(cpuAtStart)
+  const [, received, bytes, receiverCpuUs] = line.split(" ").map(Number) as [number, number, number, number]
   const dropped = transport.peerStats()[0]!.droppedItems
+  // CPU time per message on each side: a steadier figure than wall time on a shared machine.
+  const usPer = (cpuUs: number): string => (cpuUs / received).toFixed(2)
+  const cpuMbPerS = (cpuUs: number): string => (bytes / cpuUs).toFixed(0)
   console.log(`${name}: ${received} messages in ${seconds.toFixed(2)} s = ${Math.round(received / seconds)} messages/s, ` +
-    `${(bytes / seconds / 1e6).toFixed(0)} MB/s of payload (dropped ${dropped})`)
+    `${(bytes / seconds / 1e6).toFixed(0)} MB/s of payload (dropped ${dropped}); CPU per message: ` +
+    `sender ${usPer(senderCpu.user + senderCpu.system)} us, receiver ${usPer(receiverCpuUs)} us ` +
+    `(${cpuMbPerS(senderCpu.user + senderCpu.system)} / ${cpuMbPerS(receiverCpuUs)} MB per CPU-second)`)
 }
 
 async function sender(): Promise<void> {
