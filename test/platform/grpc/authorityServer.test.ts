@@ -10,6 +10,7 @@ import * as http2 from "node:http2"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { setTimeout as delay } from "node:timers/promises"
 import { afterAll, describe, expect, it } from "vitest"
 import { repairAuthorityOn } from "../../../src/platform/grpc/AuthorityRepair.ts"
 import { CONNECTION_PREFACE } from "../../../src/platform/grpc/h2/Frame.ts"
@@ -21,15 +22,17 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
 interface Seen {
   readonly authority: unknown
+  /** Whether node:http2 owns the socket itself (the fast path), not a RepairingSocket. */
+  readonly direct: boolean
 }
 
-/** A server answering each request with the :authority it saw. */
+/** A server answering each request with the :authority it saw and the path it came by. */
 async function startServer(server: http2.Http2Server | http2.Http2SecureServer, repair: boolean) {
   const log: Array<string> = []
   if (repair) repairAuthorityOn(server, (message) => log.push(message))
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {})
-    const seen: Seen = { authority: headers[":authority"] }
+    const seen: Seen = { authority: headers[":authority"], direct: typeof stream.session?.socket.remoteAddress === "string" }
     stream.respond({ ":status": 200 })
     stream.end(JSON.stringify(seen))
   })
@@ -67,15 +70,61 @@ describe("raw HTTP/2 clients", () => {
     // The client's encoder indexes :authority, so later requests refer to its dynamic table.
     for (let k = 0; k < 5; k++) {
       expect(await request(session, k % 2 === 0 ? authority : `${authority}/path`)).toEqual({
-        status: "served", seen: { authority: `${host}:${server.port}` },
+        status: "served", seen: { authority: `${host}:${server.port}`, direct: false },
       })
     }
     const plain = http2.connect(`http://${host}:${server.port}`)
-    expect(await request(plain, `localhost:${server.port}`)).toEqual({ status: "served", seen: { authority: `localhost:${server.port}` } })
+    expect(await request(plain, `localhost:${server.port}`)).toEqual({ status: "served", seen: { authority: `localhost:${server.port}`, direct: true } })
     session.close()
     plain.close()
     await server.close()
     expect(server.log).toEqual([])
+  })
+
+  it("a client silent past the triage wait is served through the repair, valid authority or not", async () => {
+    const server = await startServer(http2.createServer(), true)
+    for (const authority of [`${host}:${server.port}`, `http://${host}:${server.port}`]) {
+      const session = http2.connect(`http://${host}:${server.port}`)
+      await new Promise((resolve) => session.once("remoteSettings", resolve))
+      await delay(1200) // past TRIAGE_WAIT_MS; timers in this one process fire in order
+      expect(await request(session, authority)).toEqual({ status: "served", seen: { authority: `${host}:${server.port}`, direct: false } })
+      session.close()
+    }
+    await server.close()
+  })
+
+  it("waits for the ACK of its own SETTINGS, and keeps it from node:http2", async () => {
+    const server = await startServer(http2.createServer(), true)
+    const socket = net.connect(server.port, host)
+    socket.on("error", () => {})
+    const frames: Array<{ type: number; flags: number; stream: number }> = []
+    let pending = Buffer.alloc(0)
+    let arrived: () => void = () => {}
+    socket.on("data", (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk])
+      while (pending.length >= 9 && pending.length >= 9 + pending.readUIntBE(0, 3)) {
+        frames.push({ type: pending[3]!, flags: pending[4]!, stream: pending.readUInt32BE(5) })
+        pending = pending.subarray(9 + pending.readUIntBE(0, 3))
+        arrived()
+      }
+    })
+    const frameCount = async (count: number) => {
+      while (frames.length < count) await new Promise<void>((resolve) => (arrived = resolve))
+    }
+    const settingsAck = Buffer.from("000000040100000000", "hex")
+    // GET / on stream 1, :authority "127.0.0.1:1" as a literal without indexing, before any ACK.
+    const block = Buffer.concat([Buffer.from([0x82, 0x86, 0x84, 0x01, 11]), Buffer.from("127.0.0.1:1")])
+    const headers = Buffer.concat([Buffer.from([0, 0, block.length, 0x1, 0x5, 0, 0, 0, 1]), block])
+    socket.write(Buffer.concat([CONNECTION_PREFACE, Buffer.from("000000040000000000", "hex"), headers]))
+    await frameCount(1)
+    expect(frames[0]).toEqual({ type: 0x4, flags: 0, stream: 0 }) // the repair's SETTINGS
+    socket.write(settingsAck)
+    // node:http2's own SETTINGS, its ACK of ours, the response: all before any GOAWAY.
+    while (!frames.some((f) => f.type === 0x1 && f.stream === 1) && !frames.some((f) => f.type === 0x7)) await frameCount(frames.length + 1)
+    expect(frames.filter((f) => f.type === 0x7)).toEqual([])
+    expect(frames.filter((f) => f.type === 0x4 && f.flags === 0)).toHaveLength(2)
+    socket.destroy()
+    await server.close()
   })
 
   it("closes a connection with malformed HPACK, logs it, and serves the next client", async () => {
@@ -107,9 +156,12 @@ describe("TLS", () => {
     const session = http2.connect(`https://${host}:${server.port}`, { ca: fs.readFileSync(cert) })
     for (let k = 0; k < 3; k++) {
       expect(await request(session, `https://${host}:${server.port}`)).toEqual({
-        status: "served", seen: { authority: `${host}:${server.port}` },
+        status: "served", seen: { authority: `${host}:${server.port}`, direct: false },
       })
     }
+    const plain = http2.connect(`https://${host}:${server.port}`, { ca: fs.readFileSync(cert) })
+    expect(await request(plain, `${host}:${server.port}`)).toEqual({ status: "served", seen: { authority: `${host}:${server.port}`, direct: true } })
+    plain.close()
     session.close()
     await server.close()
   })

@@ -19,11 +19,16 @@ export class FrameError extends Error {
 }
 
 const { HEADERS: TYPE_HEADERS, CONTINUATION: TYPE_CONTINUATION } = FrameType
-const { END_STREAM: FLAG_END_STREAM, END_HEADERS: FLAG_END_HEADERS, PADDED: FLAG_PADDED, PRIORITY: FLAG_PRIORITY } = FrameFlag
+const { ACK: FLAG_ACK, END_STREAM: FLAG_END_STREAM, END_HEADERS: FLAG_END_HEADERS, PADDED: FLAG_PADDED, PRIORITY: FLAG_PRIORITY } = FrameFlag
 
 export interface RewriterOptions {
   /** A header block (all its frames) larger than this closes the connection. */
   readonly headerBlockBytesMax: number
+  /**
+   * The client's first SETTINGS ACKs to remove: they answer SETTINGS sent on the server's
+   * behalf before node:http2 had the connection, and it would refuse an ACK it never asked for.
+   */
+  readonly settingsAcksToDrop?: number
 }
 
 export class HeaderBlockRewriter {
@@ -43,13 +48,16 @@ export class HeaderBlockRewriter {
   private blockFrames: Array<Buffer> = []
   private blockBytes = 0
   private reencoding = false
+  private settingsAcksToDrop: number
   repairedBlockCount = 0
   blockCount = 0
+  droppedSettingsAckCount = 0
 
   constructor(repair: HeaderListRepair, options: RewriterOptions) {
     assert(options.headerBlockBytesMax >= FRAME_PAYLOAD_BYTES_MIN_MAX, "HeaderBlockRewriter: block limit under a frame")
     this.repair = repair
     this.headerBlockBytesMax = options.headerBlockBytesMax
+    this.settingsAcksToDrop = options.settingsAcksToDrop ?? 0
   }
 
   /** Whether blocks are re-encoded from now on (a block has been repaired). */
@@ -81,13 +89,14 @@ export class HeaderBlockRewriter {
         if (this.frameBytes === this.frame.length) this.frameGathered(out)
       } else if (this.headBytes === 0 && available >= FRAME_HEADER_BYTES) {
         const header = chunk.subarray(at, at + FRAME_HEADER_BYTES)
-        if (this.isHeaderBlockFrame(header)) {
+        const disposition = this.classify(header)
+        if (disposition === "pass") {
+          at += FRAME_HEADER_BYTES
+        } else {
           flushRun()
-          this.startGathering(header, out)
+          if (disposition === "gather") this.startGathering(header, out)
           at += FRAME_HEADER_BYTES
           runStart = at
-        } else {
-          at += FRAME_HEADER_BYTES
         }
       } else {
         // A frame header split across chunks: hold its bytes until it is whole.
@@ -99,24 +108,33 @@ export class HeaderBlockRewriter {
         runStart = at
         if (this.headBytes < FRAME_HEADER_BYTES) break
         this.headBytes = 0
-        if (this.isHeaderBlockFrame(this.head)) this.startGathering(this.head, out)
-        else out.push(Buffer.from(this.head))
+        const disposition = this.classify(this.head)
+        if (disposition === "gather") this.startGathering(this.head, out)
+        else if (disposition === "pass") out.push(Buffer.from(this.head))
       }
     }
     if (this.frame === undefined && this.headBytes === 0) flushRun()
     return out
   }
 
-  /** Reads a frame header: sets up a pass-through, or says the frame carries a header block. */
-  private isHeaderBlockFrame(header: Buffer): boolean {
+  /**
+   * Reads a frame header: a frame carrying a header block is gathered whole, a SETTINGS ACK
+   * still to be dropped is dropped (it has no payload), and any other frame is passed through.
+   */
+  private classify(header: Buffer): "gather" | "pass" | "drop" {
     const length = header.readUIntBE(0, 3)
     const type = header[3]!
     const inBlock = this.blockFrames.length > 0
     if (inBlock && type !== TYPE_CONTINUATION) throw new FrameError("a header block interrupted by another frame")
     if (!inBlock && type === TYPE_CONTINUATION) throw new FrameError("CONTINUATION outside a header block")
-    if (type === TYPE_HEADERS || type === TYPE_CONTINUATION) return true
+    if (type === TYPE_HEADERS || type === TYPE_CONTINUATION) return "gather"
+    if (type === FrameType.SETTINGS && header[4]! & FLAG_ACK && length === 0 && this.settingsAcksToDrop > 0) {
+      this.settingsAcksToDrop--
+      this.droppedSettingsAckCount++
+      return "drop"
+    }
     this.passBytesLeft = length
-    return false
+    return "pass"
   }
 
   private startGathering(header: Buffer, out: Array<Buffer>): void {
