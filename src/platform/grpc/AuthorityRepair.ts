@@ -3,9 +3,10 @@
 // etcdctl 3.4 given --endpoints=http://host:port dials grpc-go target "passthrough:///http://…"
 // and sends `:authority: http://host:port`. nghttp2 in node:http2 refuses that value (RFC 3986
 // authority characters only) with RST_STREAM PROTOCOL_ERROR, and Node has no option to relax the
-// check. So each client connection passes through a HeaderBlockRewriter before nghttp2 sees it:
-// a header list whose :authority (or host) is not a valid authority gets the URL's authority
-// part instead. Blocks that need no repair reach nghttp2 byte for byte.
+// check. So a connection whose first request carries such an authority passes through a
+// HeaderBlockRewriter before nghttp2 sees it: a header list whose :authority (or host) is not a
+// valid authority gets the URL's authority part instead. Every other connection is handed to
+// node:http2 as it is once its first request has been seen (see triage), at no cost per call.
 import type * as http2 from "node:http2"
 import type * as net from "node:net"
 import { Duplex } from "node:stream"
