@@ -3,7 +3,8 @@
 // Each gets a proper gRPC status (the same as etcd 3.4's where etcd can be asked the same), and
 // the server goes on serving everyone else without logging an internal error.
 import * as grpc from "@grpc/grpc-js"
-import { Etcd3, type IKeyValue } from "etcd3"
+import type { IKeyValue } from "etcd3"
+import { etcd3Client } from "./Etcd3Client.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { connectEtcd, type EtcdClient } from "../../support/EtcdClient.ts"
 import { etcdSuiteSkipped, startEtcd, type EtcdProcess } from "../../support/EtcdProcess.ts"
@@ -104,7 +105,7 @@ describe("bad input to verikv", () => {
 
   it("goes on serving a watcher and writers after clients vanish mid-stream", async () => {
     const { verikv, client } = server()
-    const survivor = new Etcd3({ hosts: `http://${verikv.clientEndpoint}`, grpcOptions: { "grpc.enable_http_proxy": 0 } })
+    const survivor = etcd3Client(verikv.clientEndpoint)
     try {
       const watcher = await survivor.watch().prefix("v/").create()
       const seen: Array<IKeyValue> = []

@@ -1,6 +1,7 @@
 // The `etcd3` npm client, unchanged, against a real verikv process: KV, a watch, a lease kept
 // alive by the client with a key attached. Every wait is bounded; nothing asserts on timing.
-import { Etcd3, type IKeyValue, type ILeaseKeepAliveResponse, type Lease } from "etcd3"
+import type { Etcd3, IKeyValue, ILeaseKeepAliveResponse, Lease } from "etcd3"
+import { etcd3Client } from "./Etcd3Client.ts"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startVerikv, type VerikvProcess } from "../../support/VerikvProcess.ts"
 
@@ -32,7 +33,7 @@ describe("the etcd3 npm client against verikv", () => {
 
   beforeAll(async () => {
     verikv = await startVerikv()
-    client = new Etcd3({ hosts: `http://${verikv.clientEndpoint}`, grpcOptions: { "grpc.enable_http_proxy": 0 } })
+    client = etcd3Client(verikv.clientEndpoint)
   })
 
   afterAll(async () => {
