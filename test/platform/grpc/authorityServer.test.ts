@@ -81,6 +81,31 @@ describe("raw HTTP/2 clients", () => {
     expect(server.log).toEqual([])
   })
 
+  it("streams large bodies both ways through a repaired connection, flow control and all", async () => {
+    const server = http2.createServer()
+    repairAuthorityOn(server, () => {})
+    server.on("stream", (stream) => {
+      stream.respond({ ":status": 200 })
+      stream.pipe(stream) // echo, at the pace the client reads
+    })
+    await new Promise<void>((resolve) => server.listen(0, host, resolve))
+    const port = (server.address() as net.AddressInfo).port
+    const session = http2.connect(`http://${host}:${port}`)
+    const body = Buffer.alloc(3 << 20)
+    for (let k = 0; k < body.length; k += 4) body.writeUInt32LE(k, k)
+    const echoes = [0, 1].map(() => new Promise<Buffer>((resolve, reject) => {
+      const stream = session.request({ ":path": "/", ":method": "POST", ":authority": `http://${host}:${port}` })
+      const parts: Array<Buffer> = []
+      stream.on("data", (part: Buffer) => parts.push(part))
+      stream.on("end", () => resolve(Buffer.concat(parts)))
+      stream.on("error", reject)
+      stream.end(body)
+    }))
+    for (const echo of await Promise.all(echoes)) expect(echo.equals(body)).toBe(true)
+    session.close()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+
   it("a client silent past the triage wait is served through the repair, valid authority or not", async () => {
     const server = await startServer(http2.createServer(), true)
     for (const authority of [`${host}:${server.port}`, `http://${host}:${server.port}`]) {
