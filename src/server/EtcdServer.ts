@@ -9,6 +9,8 @@ import type { KvCommand, KvResult, RangeRequest, TxnRequest } from "../kv/Api.ts
 import { crc32c, hashKV, leaseLeases, leaseTimeToLive, minLeaseTtlSeconds, range, validateCommand } from "../kv/index.ts"
 import type { Header } from "../platform/grpc/codec/KvCodec.ts"
 import { repairAuthorityOn } from "../platform/grpc/AuthorityRepair.ts"
+import { fetchClusterInfo } from "../platform/transport/ClusterInfo.ts"
+import { loadPeerTls } from "../platform/transport/PeerTls.ts"
 import { grpcStreamListener, type Method } from "../platform/grpc/Server.ts"
 import { kvMethods } from "../platform/grpc/services/KvService.ts"
 import { leaseMethods } from "../platform/grpc/services/LeaseService.ts"
@@ -21,8 +23,9 @@ import { type ServerConfig, type TlsFiles, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVE
 import { AutoCompactor, parseCompactionPolicy } from "./AutoCompactor.ts"
 import { openDisk } from "./DiskStorage.ts"
 import { PeerLink } from "./PeerLink.ts"
-import { encodePublishEntry } from "./EntryData.ts"
+import { encodeKvEntry, encodePublishEntry } from "./EntryData.ts"
 import { loadOrCreateIdentity, raftIdOf, type Identity } from "./Identity.ts"
+import { joinExistingCluster } from "./Join.ts"
 import { Members } from "./Members.ts"
 import { Membership } from "./Membership.ts"
 import { proposeKv, ServerMachine } from "./ServerMachine.ts"
@@ -63,6 +66,11 @@ function freshLeaseIdFrom(inUse: (id: bigint) => boolean): bigint {
   }
 }
 
+/** How long a joining member waits for each listed peer to describe the cluster. */
+const JOIN_FETCH_TIMEOUT_MS = 3000
+/** A removed member stops this many heartbeats after it applied its removal (as etcd: 10 ticks). */
+const REMOVED_STOP_HEARTBEATS = 10
+const ERR_REMOVED = "the member has been permanently removed from the cluster"
 const ERR_TOO_LARGE = "etcdserver: request is too large"
 const ERR_NO_SPACE = "etcdserver: mvcc: database space exceeded"
 
@@ -70,6 +78,13 @@ function toGrpcError(error: unknown): GrpcError {
   if (error instanceof GrpcError) return error
   if (error instanceof RequestTimeoutError) return new GrpcError(Status.UNAVAILABLE, error.message)
   return new GrpcError(Status.UNAVAILABLE, error instanceof Error ? error.message : String(error))
+}
+
+/** Ranges and Txns made only of ranges: etcd serves them without a Raft entry. */
+function isRead(command: KvCommand): boolean {
+  const txnReads = (txn: TxnRequest): boolean =>
+    [...txn.success, ...txn.failure].every((op) => op.type === "Range" || (op.type === "Txn" && txnReads(op.request)))
+  return command.type === "Range" || (command.type === "Txn" && txnReads(command.request))
 }
 
 /** Commands that add data, refused while the NOSPACE alarm is raised (etcd's quota check). */
@@ -118,9 +133,19 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const compactionPolicy = parseCompactionPolicy(config.autoCompactionMode, config.autoCompactionRetention)
   const memberDir = path.join(config.dataDir, "member")
   fs.mkdirSync(memberDir, { recursive: true })
-  const identity = await loadOrCreateIdentity(memberDir, config.name, config.initialCluster, config.initialClusterToken)
+  // Joining a running cluster: the peers say who it is (used only while no identity is stored).
+  const join = config.initialClusterState === "existing"
+    ? () => {
+      const clientTls = config.peerTls === undefined ? undefined : loadPeerTls(config.peerTls, JOIN_FETCH_TIMEOUT_MS).client
+      const fetchInfo = (url: string) => fetchClusterInfo(url, clientTls, JOIN_FETCH_TIMEOUT_MS)
+      return joinExistingCluster(config.name, config.initialCluster, fetchInfo, (m) => log.info(m))
+    }
+    : undefined
+  const identity = await loadOrCreateIdentity(memberDir, config.name, config.initialCluster, config.initialClusterToken, join)
   const selfId = raftIdOf(identity.memberId)
+  // The configuration every member's log starts from (a joined member is not in it).
   const voters = identity.members.map((m) => raftIdOf(m.id)).sort((a, b) => a - b) as NodeId[]
+  const loneVoter = voters.length === 1 && voters[0] === selfId
   const disk = await openDisk(config.dataDir, { voters, votersOutgoing: [], learners: [] }, (m) => log.warn(m))
   const electionTicks = Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs))
   const machine = new ServerMachine({
@@ -131,6 +156,12 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     clusterId: identity.clusterId,
     memberId: identity.memberId,
     members: () => machine.members,
+    joinedWith: identity.joinedWith,
+    clusterInfo: () => ({
+      clusterId: identity.clusterId,
+      bootstrapMembers: identity.members.map((m) => ({ ...m, isLearner: false })),
+      currentMembers: machine.members.list(),
+    }),
     tls: config.peerTls,
     logger: log,
   })
@@ -156,7 +187,6 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     machine,
   )
   peers.attach(node)
-  machine.onMembersChanged = () => peers.syncPeers()
   for (const url of config.listenPeerUrls) {
     const parsed = new URL(url)
     const bound = await peers.transport.listen(parsed.hostname.replace(/^\[|\]$/g, ""), Number(parsed.port || 2380))
@@ -165,10 +195,29 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   let fatal: Error | undefined
   let reportFatal: (error: Error) => void = () => {}
   const fatalPromise = new Promise<Error>((resolve) => (reportFatal = resolve))
-  node.onFatal = (error) => {
+  const stopFatally = (error: Error) => {
+    if (fatal !== undefined) return
     fatal = error
     log.error(`stopping: ${error.message}`)
     reportFatal(error)
+  }
+  node.onFatal = stopFatally
+  node.onSnapshotInstalled = (index) => log.info(`installed a snapshot from the leader at index ${index}`)
+  // A removed member stops (after a few heartbeats, so that a removed leader can still tell the
+  // others its removal is committed); a peer that refuses us as removed stops us at once.
+  let removalNoticed = false
+  const noticeMembers = () => {
+    peers.syncPeers()
+    if (removalNoticed || !machine.members.isRemoved(identity.memberId)) return
+    removalNoticed = true
+    log.warn(ERR_REMOVED)
+    setTimeout(() => stopFatally(new Error(ERR_REMOVED)), REMOVED_STOP_HEARTBEATS * config.heartbeatIntervalMs).unref()
+  }
+  machine.onMembersChanged = noticeMembers
+  noticeMembers()
+  peers.transport.onRemovedFromCluster = (by) => {
+    log.warn(`member ${by.toString(16)} says this member was removed from the cluster`)
+    stopFatally(new Error(ERR_REMOVED))
   }
   const hub = new WatchHub(() => machine.store)
   node.onEvents = (events) => hub.publish(events)
@@ -180,8 +229,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const recoveredCommit = disk.raftStorage.hardState.commitIndex
   // A lone voter need not wait out an election timeout to lead, and once it leads its whole log
   // is committed: wait for that, so that even serializable reads see every acknowledged write.
-  if (voters.length === 1) node.push({ type: "Hup" })
-  const caughtUp = voters.length === 1 ? node.lastIndex : recoveredCommit
+  if (loneVoter) node.push({ type: "Hup" })
+  const caughtUp = loneVoter ? node.lastIndex : recoveredCommit
   const failed = fatalPromise.then((error) => Promise.reject(error))
   await Promise.race([node.whenApplied(caughtUp), failed])
 
@@ -237,8 +286,14 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       if (machine.dbSizeBytes > quotaBytes) alarms.add(1)
       if (alarms.has(1)) throw new GrpcError(Status.RESOURCE_EXHAUSTED, ERR_NO_SPACE)
     }
+    const requestId = node.newRequestId()
+    const data = encodeKvEntry(requestId, command)
+    // etcd refuses a proposal whose Raft entry exceeds --max-request-bytes with its own error
+    // (gRPC accepts 512 KiB more, so this error, not gRPC's, is what a client sees). Reads,
+    // including read-only Txns, do not go through the log in etcd and are not limited.
+    if (data.length > config.maxRequestBytes && !isRead(command)) throw new GrpcError(Status.INVALID_ARGUMENT, ERR_TOO_LARGE)
     try {
-      return await proposeKv(node, command)
+      return (await node.propose(requestId, data)) as KvResult
     } catch (error) {
       throw toGrpcError(error)
     }
@@ -259,6 +314,36 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     }
     throw new GrpcError(Status.DEADLINE_EXCEEDED, "etcdserver: request timed out, leader transfer took too long")
   }
+  // What only the leader serves (membership changes, lease keep-alives and remaining TTLs): a
+  // follower hands it to the leader over the peer transport and relays the answer (etcd too).
+  const keepAliveHere = async (id: bigint): Promise<number> => {
+    const lease = machine.store.leases.get(id)
+    if (lease === undefined) return 0
+    if (node.role !== "Leader") throw new GrpcError(Status.UNAVAILABLE, "etcdserver: not leader")
+    return leaseClock.renew(id, lease.ttlSeconds, performance.now()) ? lease.ttlSeconds : 0
+  }
+  const timeToLiveHere = (id: bigint, keys: boolean) =>
+    leaseTimeToLive(machine.store, { id, keys }, (lease) => leaseClock.remainingSeconds(lease, performance.now()))
+  const requestTimeoutMs = 5000 + 2 * config.electionTimeoutMs
+  async function onLeader<T>(method: string, request: unknown, serve: () => Promise<T>): Promise<T> {
+    if (fatal !== undefined) throw new GrpcError(Status.UNAVAILABLE, fatal.message)
+    if (node.role === "Leader") return serve()
+    const leader = peers.memberIdOf(node.leaderId)
+    if (leader === undefined || leader === identity.memberId) throw new GrpcError(Status.UNAVAILABLE, "etcdserver: no leader")
+    return (await peers.calls.call(leader, method, request, requestTimeoutMs)) as T
+  }
+  // Served here as the leader; a member that is no longer leader answers "not leader" (no relay on).
+  const asRequest = (request: unknown) => request as Record<string, unknown>
+  peers.calls.handle("MemberAdd", (r) => membership.add(asRequest(r).peerUrls as string[], asRequest(r).isLearner === true))
+  peers.calls.handle("MemberRemove", (r) => membership.remove(r as bigint))
+  peers.calls.handle("MemberUpdate", (r) => membership.update(asRequest(r).id as bigint, asRequest(r).peerUrls as string[]))
+  peers.calls.handle("MemberPromote", (r) => membership.promote(r as bigint))
+  peers.calls.handle("LeaseKeepAlive", (r) => keepAliveHere(r as bigint))
+  peers.calls.handle("LeaseTimeToLive", async (r) => {
+    if (node.role !== "Leader") throw new GrpcError(Status.UNAVAILABLE, "etcdserver: not leader")
+    return timeToLiveHere(asRequest(r).id as bigint, asRequest(r).keys === true)
+  })
+
   // Like etcd's publish: tell every member our name and client URLs, through the log, until done.
   let publishing = true
   const publish = async (): Promise<void> => {
@@ -302,13 +387,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       header,
       grant: (ttl, id) => propose({ type: "LeaseGrant", request: { ttl, id: id === 0n ? freshLeaseId() : id } }),
       revoke: (id) => propose({ type: "LeaseRevoke", request: { id } }),
-      keepAlive: async (id) => {
-        const lease = machine.store.leases.get(id)
-        if (lease === undefined) return 0
-        if (node.role !== "Leader") throw new GrpcError(Status.UNAVAILABLE, "etcdserver: not leader")
-        return leaseClock.renew(id, lease.ttlSeconds, performance.now()) ? lease.ttlSeconds : 0
-      },
-      timeToLive: async (id, keys) => leaseTimeToLive(machine.store, { id, keys }, (lease) => leaseClock.remainingSeconds(lease, performance.now())),
+      keepAlive: (id) => onLeader("LeaseKeepAlive", id, () => keepAliveHere(id)),
+      timeToLive: (id, keys) => onLeader("LeaseTimeToLive", { id, keys }, async () => timeToLiveHere(id, keys)),
       leases: async () => {
         const known = leaseLeases(machine.store)
         const order = new Map(leaseClock.byExpiry().map((id, k) => [id, k]))
@@ -327,7 +407,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
         raftAppliedIndex: node.appliedIndex,
         errors: [...alarms].map((a) => (a === 1 ? "memberID:" + identity.memberId + " alarm:NOSPACE" : "")).filter((e) => e !== ""),
         dbSizeInUse: machine.dbSizeBytes,
-        isLearner: false,
+        isLearner: machine.members.get(identity.memberId)?.isLearner ?? false,
       }),
       // etcd hashes its whole bolt file, which has no counterpart here: this is the CRC-32C of
       // the store's snapshot encoding, equal on replicas with equal state.
@@ -350,25 +430,13 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       // etcd's cluster service fills no revision in its header (etcdctl -w json shows none).
       header: () => ({ ...header(), revision: 0 }),
       members: async () => machine.members.list(),
-      add: (peerUrls, isLearner) => membership.add(peerUrls, isLearner),
-      remove: (id) => membership.remove(id),
-      update: (id, peerUrls) => membership.update(id, peerUrls),
-      promote: (id) => membership.promote(id),
+      add: (peerUrls, isLearner) => onLeader("MemberAdd", { peerUrls, isLearner }, () => membership.add(peerUrls, isLearner)),
+      remove: (id) => onLeader("MemberRemove", id, () => membership.remove(id)),
+      update: (id, peerUrls) => onLeader("MemberUpdate", { id, peerUrls }, () => membership.update(id, peerUrls)),
+      promote: (id) => onLeader("MemberPromote", id, () => membership.promote(id)),
     }),
   ])
 
-  // etcd refuses a proposal over --max-request-bytes with its own error (gRPC itself accepts
-  // 512 KiB more, so that this error, not gRPC's, is what a client sees).
-  for (const [name, method] of methods) {
-    if (method.kind !== "unary") continue
-    methods.set(name, {
-      kind: "unary",
-      handle: (request, call) => {
-        if (request.length > config.maxRequestBytes) throw new GrpcError(Status.INVALID_ARGUMENT, ERR_TOO_LARGE)
-        return method.handle(request, call)
-      },
-    })
-  }
   const listener = grpcStreamListener({
     methods,
     maxReceiveMessageBytes: config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
