@@ -15,8 +15,19 @@ export interface InitialMember {
 export interface Identity {
   readonly memberId: bigint
   readonly clusterId: bigint
-  /** Every member of the initial cluster with its ID, this one included. */
-  readonly members: ReadonlyArray<{ readonly id: bigint; readonly name: string; readonly peerUrls: ReadonlyArray<string> }>
+  /**
+   * The members the cluster was bootstrapped with (every log starts from their configuration);
+   * for a member that joined later, as the cluster told it, so it does not include itself.
+   */
+  readonly members: ReadonlyArray<IdentifiedMember>
+  /** A joined member: the cluster's members when it joined (its peers until its log catches up). */
+  readonly joinedWith?: ReadonlyArray<IdentifiedMember> | undefined
+}
+
+export interface IdentifiedMember {
+  readonly id: bigint
+  readonly name: string
+  readonly peerUrls: ReadonlyArray<string>
 }
 
 function first8Bytes(digest: Buffer): bigint {
@@ -62,36 +73,55 @@ export function raftIdOf(memberId: bigint): NodeId {
 
 const IDENTITY_FILE = "identity.json"
 
-/** Reads the stored identity, or derives it from the flags and stores it (a new member). */
+type StoredMember = { id: string; name: string; peerUrls: string[] }
+const toStored = (m: IdentifiedMember): StoredMember => ({ id: String(m.id), name: m.name, peerUrls: [...m.peerUrls] })
+const fromStored = (m: StoredMember): IdentifiedMember => ({ ...m, id: BigInt(m.id) })
+
+/**
+ * Reads the stored identity, or makes one and stores it: a new member of a new cluster derives it
+ * from the flags; a member joining an existing cluster (`join`) learns it from its peers.
+ */
 export async function loadOrCreateIdentity(
   memberDir: string,
   name: string,
   initialCluster: string,
   clusterToken: string,
+  join?: () => Promise<Identity>,
 ): Promise<Identity> {
   const file = path.join(memberDir, IDENTITY_FILE)
   try {
     const stored = JSON.parse(await fsp.readFile(file, "utf8")) as {
-      memberId: string; clusterId: string; members: Array<{ id: string; name: string; peerUrls: string[] }>
+      memberId: string; clusterId: string; members: StoredMember[]; joinedWith?: StoredMember[]
     }
     return {
       memberId: BigInt(stored.memberId),
       clusterId: BigInt(stored.clusterId),
-      members: stored.members.map((m) => ({ ...m, id: BigInt(m.id) })),
+      members: stored.members.map(fromStored),
+      ...(stored.joinedWith !== undefined && { joinedWith: stored.joinedWith.map(fromStored) }),
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error
   }
+  const identity = join !== undefined ? await join() : bootstrapIdentity(name, initialCluster, clusterToken)
+  await storeIdentity(memberDir, file, identity)
+  return identity
+}
+
+function bootstrapIdentity(name: string, initialCluster: string, clusterToken: string): Identity {
   const initial = parseInitialCluster(initialCluster)
   const members = initial.map((m) => ({ id: computeMemberId(m.peerUrls, clusterToken), name: m.name, peerUrls: m.peerUrls }))
   const self = members.find((m) => m.name === name)
   if (self === undefined) throw new Error(`couldn't find local name "${name}" in the initial cluster configuration`)
-  const identity: Identity = { memberId: self.id, clusterId: computeClusterId(members.map((m) => m.id)), members }
+  return { memberId: self.id, clusterId: computeClusterId(members.map((m) => m.id)), members }
+}
+
+async function storeIdentity(memberDir: string, file: string, identity: Identity): Promise<void> {
   await fsp.mkdir(memberDir, { recursive: true })
   const json = JSON.stringify({
     memberId: String(identity.memberId),
     clusterId: String(identity.clusterId),
-    members: members.map((m) => ({ ...m, id: String(m.id) })),
+    members: identity.members.map(toStored),
+    ...(identity.joinedWith !== undefined && { joinedWith: identity.joinedWith.map(toStored) }),
   })
   const temp = `${file}.tmp`
   const handle = await fsp.open(temp, "w")
@@ -103,5 +133,4 @@ export async function loadOrCreateIdentity(
   }
   await fsp.rename(temp, file)
   await fsyncDirectory(memberDir)
-  return identity
 }

@@ -1,11 +1,15 @@
 // Connects a member's node loop to its peers: Raft messages, forwarded proposals and read index
 // requests go out through the PeerTransport; what arrives is fed to the node. The peer set
-// follows the replicated member registry.
+// follows the replicated member registry (for a member that joined, also the members the cluster
+// had when it joined, until its registry knows itself: they are its leader and peers meanwhile).
+import type { ClusterInfo } from "../platform/transport/ClusterInfo.ts"
 import { PeerTransport } from "../platform/transport/PeerTransport.ts"
 import type { PeerTlsFiles, TransportLogger } from "../platform/transport/TransportOptions.ts"
 import type { LogIndex, Message, NodeId } from "../raft/Types.ts"
 import { raftIdOf } from "./Identity.ts"
+import type { IdentifiedMember } from "./Identity.ts"
 import type { Members } from "./Members.ts"
+import { PeerCalls } from "./PeerCalls.ts"
 import type { NodeTransport, RaftNode } from "./RaftNode.ts"
 
 export class PeerLink implements NodeTransport {
@@ -17,24 +21,44 @@ export class PeerLink implements NodeTransport {
   private readonly memberIdByRaftId = new Map<NodeId, bigint>()
   /** The peer URLs each known peer was added with. */
   private readonly urlsByMemberId = new Map<bigint, string>()
+  private readonly joinedWith: ReadonlyArray<IdentifiedMember>
+  readonly calls: PeerCalls
 
   constructor(options: {
     readonly clusterId: bigint
     readonly memberId: bigint
     readonly members: () => Members
+    readonly joinedWith: ReadonlyArray<IdentifiedMember> | undefined
+    /** What this member tells a node about to join. */
+    readonly clusterInfo: () => ClusterInfo
     readonly tls: PeerTlsFiles | undefined
     readonly logger: TransportLogger
   }) {
     this.selfMemberId = options.memberId
     this.members = options.members
+    this.joinedWith = options.joinedWith ?? []
     this.transport = new PeerTransport({
       clusterId: options.clusterId,
       memberId: options.memberId,
       raftId: raftIdOf(options.memberId),
-      isMember: (id) => this.members().get(id) !== undefined,
+      isMember: (id) => this.knownMembers().has(id),
+      isRemoved: (id) => this.members().isRemoved(id),
+      clusterInfo: options.clusterInfo,
       logger: options.logger,
       tls: options.tls,
     })
+    this.calls = new PeerCalls(this.transport)
+  }
+
+  /** Peer URLs by member ID: the registry, and the members at join time until it knows us. */
+  private knownMembers(): Map<bigint, ReadonlyArray<string>> {
+    const registry = this.members()
+    const known = new Map<bigint, ReadonlyArray<string>>()
+    if (registry.get(this.selfMemberId) === undefined) {
+      for (const member of this.joinedWith) if (!registry.isRemoved(member.id)) known.set(member.id, member.peerUrls)
+    }
+    for (const member of registry.list()) known.set(member.id, member.peerUrls)
+    return known
   }
 
   /** Starts delivering to `node`; call once, before listening. */
@@ -48,13 +72,15 @@ export class PeerLink implements NodeTransport {
       if ("index" in response) node.readIndexAnswered(response.requestId, response.index as LogIndex)
     }
     t.onSnapshotSent = (to, success) => node.push({ type: "SnapshotReport", to, success })
+    t.onCall = (from, call) => this.calls.received(from, call)
+    t.onCallResult = (_from, result) => this.calls.resultReceived(result)
     this.syncPeers()
   }
 
   /** Adds and removes peers to match the member registry (after each membership change). */
   syncPeers(): void {
-    const wanted = new Map<bigint, ReadonlyArray<string>>()
-    for (const member of this.members().list()) if (member.id !== this.selfMemberId) wanted.set(member.id, member.peerUrls)
+    const wanted = this.knownMembers()
+    wanted.delete(this.selfMemberId)
     for (const [raftId, memberId] of this.memberIdByRaftId) {
       const urls = wanted.get(memberId)
       if (urls === undefined || urls.join() !== this.urlsByMemberId.get(memberId)) {
@@ -96,6 +122,7 @@ export class PeerLink implements NodeTransport {
   }
 
   close(): void {
+    this.calls.close()
     this.transport.close()
   }
 }

@@ -110,6 +110,8 @@ export class RaftNode {
   onEvents: (events: ReadonlyArray<Event>) => void = () => {}
   /** Called when the node stops because of an error it cannot survive (a failed fsync). */
   onFatal: (error: Error) => void = () => {}
+  /** Called after a snapshot from the leader replaced the log and the state (for the log). */
+  onSnapshotInstalled: (index: LogIndex) => void = () => {}
 
   private readonly options: RaftNodeOptions
   private readonly storage: NodeStorage
@@ -337,6 +339,7 @@ export class RaftNode {
       this.appliedIndex = ready.snapshot.meta.index
       this.appliedTerm = ready.snapshot.meta.term
       this.appliedConfig = ready.snapshot.meta.config
+      this.onSnapshotInstalled(ready.snapshot.meta.index)
     }
     if (ready.hardState !== undefined || ready.entries.length > 0) {
       await this.storage.save(ready.hardState, ready.entries, ready.mustSync)

@@ -21,10 +21,17 @@ export const FrameType = {
   Forward: 7,
   ReadIndexRequest: 8,
   ReadIndexResponse: 9,
+  /** Instead of a Hello: a member about to join asks for the cluster ID and members. */
+  ClusterInfoRequest: 10,
+  /** The answer to ClusterInfoRequest; the listener then closes the connection. */
+  ClusterInfo: 11,
+  /** Application: a request for another member to serve (a follower's call to the leader). */
+  Call: 12,
+  CallResult: 13,
 } as const
 export type FrameType = (typeof FrameType)[keyof typeof FrameType]
 
-export const frameTypeMax = 9
+export const frameTypeMax = 13
 export const frameHeaderBytes = 9
 
 // The CRC of the type byte alone, per type: the seed the payload's checksum continues from.

@@ -18,9 +18,9 @@ export interface Hello {
 }
 
 export type RefusalReason =
-  | "VersionMismatch" | "ClusterIdMismatch" | "WrongReceiver" | "UnknownSender"
+  | "VersionMismatch" | "ClusterIdMismatch" | "WrongReceiver" | "UnknownSender" | "RemovedSender"
 const reasonCodes: Record<RefusalReason, number> = {
-  VersionMismatch: 1, ClusterIdMismatch: 2, WrongReceiver: 3, UnknownSender: 4,
+  VersionMismatch: 1, ClusterIdMismatch: 2, WrongReceiver: 3, UnknownSender: 4, RemovedSender: 5,
 }
 const reasonsByCode = new Map(
   Object.entries(reasonCodes).map(([reason, code]) => [code, reason as RefusalReason]),
@@ -37,6 +37,8 @@ export interface ListenerIdentity {
   readonly memberId: bigint
   /** Whether a member ID belongs to a current member (false for unknown and removed ones). */
   readonly isMember: (memberId: bigint) => boolean
+  /** Whether a member ID was removed from the cluster (it is told so, and stops). */
+  readonly isRemoved?: ((memberId: bigint) => boolean) | undefined
 }
 
 export function checkHello(hello: Hello, listener: ListenerIdentity): Refusal | undefined {
@@ -46,7 +48,10 @@ export function checkHello(hello: Hello, listener: ListenerIdentity): Refusal | 
   if (hello.clusterId !== listener.clusterId) return refuse("ClusterIdMismatch", listener.clusterId)
   const { memberId } = listener
   if (hello.receiverMemberId !== memberId) return refuse("WrongReceiver", memberId)
-  if (!listener.isMember(hello.senderMemberId)) return refuse("UnknownSender", hello.senderMemberId)
+  if (!listener.isMember(hello.senderMemberId)) {
+    const removed = listener.isRemoved?.(hello.senderMemberId) === true
+    return refuse(removed ? "RemovedSender" : "UnknownSender", hello.senderMemberId)
+  }
   return undefined
 }
 
@@ -75,6 +80,10 @@ export function describeRefusal(
       return side === "listener"
         ? `member ${hex(hello.senderMemberId)} is not a member of this cluster (unknown or removed)`
         : `this member (${listenerId}) is not a member of its cluster (unknown or removed)`
+    case "RemovedSender":
+      return side === "listener"
+        ? `member ${hex(hello.senderMemberId)} was removed from the cluster`
+        : `this member (${listenerId}) was removed from the cluster`
     default:
       return assertNever(refusal.reason, "refusal reason")
   }

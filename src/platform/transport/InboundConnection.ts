@@ -6,15 +6,17 @@ import type * as net from "node:net"
 import { assert } from "../../assert.ts"
 import type { Message, NodeId } from "../../raft/Types.ts"
 import {
-  decodeForward, decodeReadIndexRequest, decodeReadIndexResponse,
-  type ReadIndexRequest, type ReadIndexResponse,
+  decodeCall, decodeCallResult, decodeForward, decodeReadIndexRequest, decodeReadIndexResponse,
+  type Call, type CallResult, type ReadIndexRequest, type ReadIndexResponse,
 } from "./AppFrames.ts"
+import { decodeClusterInfoRequest, encodeClusterInfo, type ClusterInfo } from "./ClusterInfo.ts"
 import { ByteReader } from "./ByteReader.ts"
 import { ByteWriter } from "./ByteWriter.ts"
 import { beginFrame, endFrame, FrameType } from "./Frame.ts"
 import { FrameDecoder } from "./FrameDecoder.ts"
 import {
-  checkHello, decodeHello, describeRefusal, encodeRefusal, hex, type ListenerIdentity,
+  checkHello, decodeHello, describeRefusal, encodeRefusal, hex, protocolVersion,
+  type ListenerIdentity,
 } from "./Handshake.ts"
 import { decodeMessage, decodeSnapshotHead } from "./MessageCodec.ts"
 import { PeerProtocolError } from "./ProtocolError.ts"
@@ -35,6 +37,10 @@ export interface InboundContext {
   readonly deliverForward: (fromMemberId: bigint, datas: Uint8Array[]) => void
   readonly deliverReadIndexRequest: (fromMemberId: bigint, request: ReadIndexRequest) => void
   readonly deliverReadIndexResponse: (fromMemberId: bigint, response: ReadIndexResponse) => void
+  readonly deliverCall: (fromMemberId: bigint, call: Call) => void
+  readonly deliverCallResult: (fromMemberId: bigint, result: CallResult) => void
+  /** What a joining member is told; undefined if this member does not answer such requests. */
+  readonly clusterInfo: () => ClusterInfo | undefined
 }
 
 /** hello: waiting for it. open: delivering. closing: refused, waiting for the dialer to go. */
@@ -129,12 +135,17 @@ export class InboundConnection {
         return this.ctx.deliverReadIndexRequest(sender, decodeReadIndexRequest(r))
       case FrameType.ReadIndexResponse:
         return this.ctx.deliverReadIndexResponse(sender, decodeReadIndexResponse(r))
+      case FrameType.Call:
+        return this.ctx.deliverCall(sender, decodeCall(r))
+      case FrameType.CallResult:
+        return this.ctx.deliverCallResult(sender, decodeCallResult(r))
       default:
         throw new PeerProtocolError(`frame type ${type} after the handshake`)
     }
   }
 
   private handleHello(type: FrameType, payload: Uint8Array): void {
+    if (type === FrameType.ClusterInfoRequest) return this.answerClusterInfo(payload)
     if (type !== FrameType.Hello) throw new PeerProtocolError(`frame type ${type} before the hello`)
     const hello = decodeHello(new ByteReader(payload))
     const refusal = checkHello(hello, this.ctx.identity)
@@ -157,6 +168,23 @@ export class InboundConnection {
     this.socket.write(w.take(0))
     this.ctx.logger.debug(`accepted a peer connection from ${this.describePeer()}`)
     this.ctx.accepted(this)
+  }
+
+  /** A node about to join asked who the cluster is: answer (same protocol version) and close. */
+  private answerClusterInfo(payload: Uint8Array): void {
+    const version = decodeClusterInfoRequest(new ByteReader(payload))
+    const info = this.ctx.clusterInfo()
+    if (version !== protocolVersion || info === undefined) {
+      const why = info === undefined ? "this member does not answer it" : `protocol version ${version}`
+      return this.drop(`a cluster info request refused: ${why}`)
+    }
+    this.ctx.logger.info(`answered a cluster info request from ${this.remoteAddress}`)
+    const w = new ByteWriter(256)
+    const start = beginFrame(w, FrameType.ClusterInfo)
+    encodeClusterInfo(w, info)
+    endFrame(w, start)
+    this.state = "closing" // the hello timer destroys it if the asker does not hang up
+    this.socket.end(w.take(0))
   }
 
   /** A message must be for us, and from the node the handshake named (when we know its Raft ID). */

@@ -8,15 +8,17 @@ import * as tls from "node:tls"
 import { assert } from "../../assert.ts"
 import type { InstallSnapshotRequest, Message, NodeId } from "../../raft/Types.ts"
 import {
-  encodeForward, encodeReadIndexRequest, encodeReadIndexResponse,
-  type ReadIndexRequest, type ReadIndexResponse,
+  encodeCall, encodeCallResult, encodeForward, encodeReadIndexRequest, encodeReadIndexResponse,
+  type Call, type CallResult, type ReadIndexRequest, type ReadIndexResponse,
 } from "./AppFrames.ts"
 import { reconnectDelayMs } from "./Backoff.ts"
 import { ByteReader } from "./ByteReader.ts"
 import { ByteWriter } from "./ByteWriter.ts"
 import { beginFrame, endFrame, frameHeader, FrameType } from "./Frame.ts"
 import { FrameDecoder } from "./FrameDecoder.ts"
-import { decodeRefusal, describeRefusal, encodeHello, hex, type Hello } from "./Handshake.ts"
+import {
+  decodeRefusal, describeRefusal, encodeHello, hex, type Hello, type RefusalReason,
+} from "./Handshake.ts"
 import { encodeMessage, encodeSnapshotHead } from "./MessageCodec.ts"
 import type { PeerUrl } from "./PeerUrl.ts"
 import { PeerProtocolError } from "./ProtocolError.ts"
@@ -27,6 +29,8 @@ export type OutboundItem =
   | { readonly kind: "forward"; readonly datas: ReadonlyArray<Uint8Array> }
   | { readonly kind: "readIndexRequest"; readonly request: ReadIndexRequest }
   | { readonly kind: "readIndexResponse"; readonly response: ReadIndexResponse }
+  | { readonly kind: "call"; readonly call: Call }
+  | { readonly kind: "callResult"; readonly result: CallResult }
 
 /**
  * connecting: dialing or in the handshake (items queue up). connected: items are written.
@@ -45,6 +49,8 @@ export interface OutboundContext {
   readonly requestFlush: (peer: OutboundPeer) => void
   readonly peerActive: (peer: OutboundPeer, active: boolean) => void
   readonly snapshotSent: (to: NodeId, success: boolean) => void
+  /** The peer refused our Hello, for this reason. */
+  readonly refused: (peer: OutboundPeer, reason: RefusalReason) => void
 }
 
 /** A snapshot too large for one frame, being written chunk by chunk between other frames. */
@@ -208,6 +214,7 @@ export class OutboundPeer {
     const refusal = decodeRefusal(new ByteReader(payload))
     const why = describeRefusal(refusal, this.ctx.hello(this.memberId), "dialer")
     this.fail(socket, `refused the connection: ${why}`)
+    this.ctx.refused(this, refusal.reason)
   }
 
   private becomeConnected(): void {
@@ -318,7 +325,9 @@ export class OutboundPeer {
     if (item.kind === "message") encodeMessage(w, item.message)
     else if (item.kind === "forward") encodeForward(w, item.datas)
     else if (item.kind === "readIndexRequest") encodeReadIndexRequest(w, item.request)
-    else encodeReadIndexResponse(w, item.response)
+    else if (item.kind === "readIndexResponse") encodeReadIndexResponse(w, item.response)
+    else if (item.kind === "call") encodeCall(w, item.call)
+    else encodeCallResult(w, item.result)
     const payloadBytes = endFrame(w, start)
     if (payloadBytes > this.ctx.limits.frameBytesMax) {
       w.truncate(start)
@@ -377,5 +386,9 @@ function frameTypeOf(item: OutboundItem): FrameType {
       return FrameType.ReadIndexRequest
     case "readIndexResponse":
       return FrameType.ReadIndexResponse
+    case "call":
+      return FrameType.Call
+    case "callResult":
+      return FrameType.CallResult
   }
 }

@@ -6,7 +6,7 @@ import * as net from "node:net"
 import * as tls from "node:tls"
 import { assert } from "../../assert.ts"
 import type { Message, NodeId } from "../../raft/Types.ts"
-import type { ReadIndexRequest, ReadIndexResponse } from "./AppFrames.ts"
+import type { Call, CallResult, ReadIndexRequest, ReadIndexResponse } from "./AppFrames.ts"
 import { hex, protocolVersion, type Hello } from "./Handshake.ts"
 import { InboundConnection, type InboundContext } from "./InboundConnection.ts"
 import {
@@ -41,6 +41,10 @@ export class PeerTransport {
   onSnapshotSent: (to: NodeId, success: boolean) => void = () => {}
   /** A peer's outbound connection came up (true) or was lost (false): Raft's "unreachable". */
   onPeerActive: (memberId: bigint, active: boolean) => void = () => {}
+  onCall: (fromMemberId: bigint, call: Call) => void = () => {}
+  onCallResult: (fromMemberId: bigint, result: CallResult) => void = () => {}
+  /** A peer refused us because we were removed from the cluster (etcd then stops). */
+  onRemovedFromCluster: (byMemberId: bigint) => void = () => {}
 
   private readonly options: PeerTransportOptions
   readonly limits: TransportLimits
@@ -86,13 +90,16 @@ export class PeerTransport {
       snapshotSent: (to, success) => queueMicrotask(() => {
         if (!this.closed) this.onSnapshotSent(to, success)
       }),
+      refused: (peer, reason) => {
+        if (!this.closed && reason === "RemovedSender") this.onRemovedFromCluster(peer.memberId)
+      },
     }
   }
 
   private makeInboundContext(): InboundContext {
-    const { clusterId, memberId, isMember } = this.options
+    const { clusterId, memberId, isMember, isRemoved, clusterInfo } = this.options
     return {
-      identity: { clusterId, memberId, isMember },
+      identity: { clusterId, memberId, isMember, isRemoved },
       localRaftId: this.options.raftId,
       limits: this.limits,
       logger: this.options.logger,
@@ -103,6 +110,9 @@ export class PeerTransport {
       deliverForward: (from, datas) => this.onForward(from, datas),
       deliverReadIndexRequest: (from, request) => this.onReadIndexRequest(from, request),
       deliverReadIndexResponse: (from, response) => this.onReadIndexResponse(from, response),
+      deliverCall: (from, call) => this.onCall(from, call),
+      deliverCallResult: (from, result) => this.onCallResult(from, result),
+      clusterInfo: () => clusterInfo?.(),
     }
   }
 
@@ -228,6 +238,19 @@ export class PeerTransport {
 
   sendReadIndexResponse(toMemberId: bigint, response: ReadIndexResponse): boolean {
     return this.enqueueFor(toMemberId, { kind: "readIndexResponse", response })
+  }
+
+  sendCall(toMemberId: bigint, call: Call): boolean {
+    return this.enqueueFor(toMemberId, { kind: "call", call })
+  }
+
+  sendCallResult(toMemberId: bigint, result: CallResult): boolean {
+    return this.enqueueFor(toMemberId, { kind: "callResult", result })
+  }
+
+  /** TLS options for dialing peers (https:// URLs), for one-off requests like cluster info. */
+  get clientTls(): tls.ConnectionOptions | undefined {
+    return this.tls?.client
   }
 
   private enqueueFor(memberId: bigint, item: OutboundItem): boolean {

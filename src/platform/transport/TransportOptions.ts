@@ -3,6 +3,7 @@
 import { constants as bufferConstants } from "node:buffer"
 import { assert } from "../../assert.ts"
 import type { NodeId } from "../../raft/Types.ts"
+import type { ClusterInfo } from "./ClusterInfo.ts"
 import { frameHeaderBytes } from "./Frame.ts"
 
 export interface TransportLogger {
@@ -73,6 +74,10 @@ export interface PeerTransportOptions {
   readonly raftId: NodeId
   /** Whether a member ID belongs to a current member; dialers that are not are refused. */
   readonly isMember: (memberId: bigint) => boolean
+  /** Whether a member ID was removed (such a dialer is told so, not just refused as unknown). */
+  readonly isRemoved?: ((memberId: bigint) => boolean) | undefined
+  /** What a node about to join is told (see ClusterInfo.ts); such requests are refused if absent. */
+  readonly clusterInfo?: (() => ClusterInfo) | undefined
   readonly logger: TransportLogger
   /** TLS for the listener (and client certificates for https:// peers); plain TCP if absent. */
   readonly tls?: PeerTlsFiles | undefined
