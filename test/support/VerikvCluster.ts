@@ -78,7 +78,24 @@ export interface VerikvCluster {
   readonly stop: () => Promise<void>
 }
 
+/** Attempts at bootstrapping: a port chosen for a member may be taken before it binds it. */
+const bootstrapAttemptsMax = 3
+
 export async function startVerikvCluster(options: ClusterOptions): Promise<VerikvCluster> {
+  let lastError: unknown
+  for (let attempt = 1; attempt <= bootstrapAttemptsMax; attempt++) {
+    try {
+      return await bootstrapCluster(options)
+    } catch (error) {
+      lastError = error
+      // Only a port taken between our probe and verikv's bind is worth another try.
+      if (!String(error).includes("EADDRINUSE")) break
+    }
+  }
+  throw lastError
+}
+
+async function bootstrapCluster(options: ClusterOptions): Promise<VerikvCluster> {
   const tempRoot = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir()
   const workDir = fs.mkdtempSync(path.join(tempRoot, "verikv-cluster-"))
   const token = options.token ?? `verikv-test-${path.basename(workDir)}`
