@@ -196,7 +196,7 @@ export class Http2Connection {
 
   private onData(chunk: Buffer): void {
     this.bytesRead += chunk.length
-    let buffer = this.input === undefined ? chunk : Buffer.concat([this.input, chunk])
+    const buffer = this.input === undefined ? chunk : Buffer.concat([this.input, chunk])
     let at = 0
     while (buffer.length - at >= FRAME_HEADER_BYTES) {
       const length = buffer.readUIntBE(at, 3)
@@ -206,7 +206,6 @@ export class Http2Connection {
       at = end
     }
     this.input = at === buffer.length ? undefined : Buffer.from(buffer.subarray(at))
-    buffer = chunk // drop the reference to a concatenated buffer early
     if (this.receivedSinceRefill >= RECEIVE_REFILL_BYTES) {
       this.outgoing.push(windowUpdate(0, this.receivedSinceRefill))
       this.receivedSinceRefill = 0
