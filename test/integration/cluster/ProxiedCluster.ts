@@ -54,11 +54,12 @@ export async function startProxiedCluster(size: number, flags: ReadonlyArray<str
   const memberIds = new Map<string, string>()
   try {
     const members: ClusterMember[] = []
-    for (let k = 1; k <= size; k++) {
-      const member = await cluster.prepareMember(`n${k}`)
-      members.push(member)
+    for (let k = 1; k <= size; k++) members.push(await cluster.prepareMember(`n${k}`))
+    // The members' ports were chosen and released again; a proxy must not take one of them.
+    const reserved = new Set(members.flatMap((m) => [m.peerUrl, m.clientUrl].map((url) => Number(new URL(url).port))))
+    for (const member of members) {
       const targetPort = Number(new URL(member.peerUrl).port)
-      proxies.set(member.name, await startLoopbackProxy({ targetPort, identify: helloSender }))
+      proxies.set(member.name, await startProxyAvoiding(reserved, targetPort))
     }
     const initialCluster = members.map((m) => `${m.name}=${proxies.get(m.name)!.url}`).join(",")
     await Promise.all(members.map((m) => m.start({ initialClusterState: "new", initialCluster })))
@@ -89,6 +90,20 @@ export async function startProxiedCluster(size: number, flags: ReadonlyArray<str
       return { cut: stats.reduce((sum, s) => sum + s.cutConnections, 0), held: stats.reduce((sum, s) => sum + s.held, 0) }
     },
     stop,
+  }
+}
+
+async function startProxyAvoiding(reserved: ReadonlySet<number>, targetPort: number): Promise<LoopbackProxy> {
+  const rejected: LoopbackProxy[] = []
+  try {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const proxy = await startLoopbackProxy({ targetPort, identify: helloSender })
+      if (!reserved.has(proxy.port)) return proxy
+      rejected.push(proxy) // kept open until a free port comes, so the kernel does not hand it out again
+    }
+    throw new Error("no proxy port outside the members' ports in 10 attempts")
+  } finally {
+    await Promise.all(rejected.map((p) => p.close()))
   }
 }
 

@@ -125,7 +125,7 @@ describe("bad peers on a member's peer port", () => {
       name: "a hello whose checksum does not match",
       bytes: () => {
         const hello = helloFrame({ version: protocolVersion, clusterId: targetIds.clusterId, senderMemberId: otherIds.memberId, receiverMemberId: targetIds.memberId })
-        hello.writeUInt32LE(hello.readUInt32LE(5) ^ 1, 5)
+        hello.writeUInt32LE((hello.readUInt32LE(5) ^ 1) >>> 0, 5)
         return hello
       },
       logged: /dropped the peer connection from .*: frame checksum mismatch/,

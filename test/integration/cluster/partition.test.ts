@@ -87,7 +87,8 @@ describe.each(scenarios)("partition: $minoritySize of $size members cut off by $
       report.push(`majority: first acknowledged put ${firstCommit!.afterMs.toFixed(0)} ms after the cut (through ${firstCommit!.member})`)
       const afterElectionMs = performance.now()
       const majorityLoad = startClusterLoad(majority, ledger, 16, "during")
-      const probes = await minorityProbes
+      const majorityLoadMinMs = 1000
+      const [probes] = await Promise.all([minorityProbes, delay(majorityLoadMinMs)])
       await majorityLoad.stop()
 
       for (const { member, put, linearizable, serializable } of probes) {
