@@ -1,6 +1,6 @@
 // Network partitions through loopback proxies on every peer link (topology in ProxiedCluster.ts).
-// A minority that holds the leader is cut off from the majority (1 of 3 by a blackhole, 2 of 5 by
-// dropped connections). Checked on the minority: a put fails with etcd's timeout error, so does a
+// A minority is cut off from the majority: the leader (1 of 3, by a blackhole), the leader and a
+// follower (2 of 5, by dropped connections), a follower (1 of 3, by reset connections). Checked on the minority: a put fails with etcd's timeout error, so does a
 // linearizable read, and a serializable read still answers with nothing that was never written.
 // Checked on the majority: it elects a leader and keeps committing through every member. After
 // healing: every member shows every acknowledged put (serializable and linearizable), the former
@@ -22,14 +22,17 @@ const convergeBoundMs = 30_000
 
 interface Scenario {
   readonly size: number
-  /** How many members the partition cuts off, the leader among them. */
+  /** How many members the partition cuts off. */
   readonly minoritySize: number
+  /** Whether the leader is one of them. */
+  readonly withLeader: boolean
   readonly fault: LinkFault
 }
 
 const scenarios: ReadonlyArray<Scenario> = [
-  { size: 3, minoritySize: 1, fault: "blackhole" },
-  { size: 5, minoritySize: 2, fault: "drop" },
+  { size: 3, minoritySize: 1, withLeader: true, fault: "blackhole" },
+  { size: 5, minoritySize: 2, withLeader: true, fault: "drop" },
+  { size: 3, minoritySize: 1, withLeader: false, fault: "refuse" },
 ]
 
 interface Timed {
@@ -48,7 +51,7 @@ function describeOutcome(timed: Timed): string {
   return `${result} after ${timed.elapsedMs.toFixed(0)} ms`
 }
 
-describe.each(scenarios)("partition: $minoritySize of $size members cut off by $fault", (scenario) => {
+describe.each(scenarios)("partition: $minoritySize of $size members (leader: $withLeader) cut off by $fault", (scenario) => {
   let proxied: ProxiedCluster | undefined
   afterAll(async () => {
     await proxied?.stop()
@@ -66,7 +69,8 @@ describe.each(scenarios)("partition: $minoritySize of $size members cut off by $
       expect(ledger.acked.size, "the load commits before the cut").toBeGreaterThan(0)
 
       const leader = await cluster.leader()
-      const minority = [leader, ...cluster.members.filter((m) => m !== leader).slice(0, scenario.minoritySize - 1)]
+      const followers = cluster.members.filter((m) => m !== leader)
+      const minority = scenario.withLeader ? [leader, ...followers.slice(0, scenario.minoritySize - 1)] : followers.slice(0, scenario.minoritySize)
       const majority = cluster.members.filter((m) => !minority.includes(m))
       const cutMs = performance.now()
       proxied.partition(minority.map((m) => m.name), scenario.fault)
