@@ -41,7 +41,10 @@ export interface LoopbackProxy {
   readonly port: number
   /** http://127.0.0.1:port, for a peer URL. */
   readonly url: string
-  /** Applies `fault` to connections from `sources` (from every source if omitted), open and new. */
+  /**
+   * Applies `fault` to connections from `sources` (from every source if omitted), open and new;
+   * it replaces any earlier fault.
+   */
   readonly cut: (fault: LinkFault, sources?: ReadonlySet<string>) => void
   /** Lifts the fault: held connections flow again, new ones are forwarded. */
   readonly heal: () => void
@@ -181,6 +184,7 @@ export async function startLoopbackProxy(options: LoopbackProxyOptions): Promise
         const applies = faultApplies(link.source)
         // Only named connections can be cut by source; unnamed ones are cut only by a cut of all.
         if (applies !== undefined && (link.source !== undefined || sources === undefined)) cutLink(link, applies)
+        else release(link) // held by an earlier fault that this one replaces
       }
     },
     heal: () => {

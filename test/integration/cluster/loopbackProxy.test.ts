@@ -165,6 +165,21 @@ describe("LoopbackProxy", () => {
     expect(a2.received()).toBe("")
   })
 
+  it("a new cut replaces the old one: what it no longer covers flows again", async () => {
+    const { proxy, clients } = await setUp(true)
+    const a = await connect(proxy.port, "from-a\n")
+    const b = await connect(proxy.port, "from-b\n")
+    clients.push(a, b)
+    await until("both echoed", () => a.received() === "from-a\n" && b.received() === "from-b\n")
+    proxy.cut("blackhole", new Set(["from-a"]))
+    a.socket.write("held")
+    await delay(100)
+    expect(a.received()).toBe("from-a\n")
+    proxy.cut("drop", new Set(["from-b"]))
+    await until("a's held bytes delivered", () => a.received() === "from-a\nheld")
+    await until("b's connection closed", () => b.ending() === "closed")
+  })
+
   it("close() leaves no connection open on either side", async () => {
     const { echo, proxy, clients } = await setUp(false)
     const client = await connect(proxy.port, "z")
