@@ -2,7 +2,7 @@
 // A minority is cut off from the majority: the leader (1 of 3, by a blackhole), the leader and a
 // follower (2 of 5, by dropped connections), a follower (1 of 3, by reset connections). Checked on the minority: a put fails with etcd's timeout error, so does a
 // linearizable read, and a serializable read still answers with nothing that was never written.
-// Checked on the majority: it elects a leader and keeps committing through every member. After
+// A cut-off leader steps down (CheckQuorum). Checked on the majority: it elects a leader and keeps committing through every member. After
 // healing: every member shows every acknowledged put (serializable and linearizable), the former
 // minority commits again, and all members report the same HashKV at one revision.
 import { afterAll, describe, expect, it } from "vitest"
@@ -101,6 +101,15 @@ describe.each(scenarios)("partition: $minoritySize of $size members (leader: $wi
         expect(put.outcome.ok ? undefined : [put.outcome.code, put.outcome.message]).toEqual([grpcUnavailable, requestTimedOut])
         expect(linearizable.outcome.ok ? undefined : [linearizable.outcome.code, linearizable.outcome.message]).toEqual([grpcUnavailable, requestTimedOut])
         expect(serializable.outcome.ok, `a serializable read on ${member.name} answers`).toBe(true)
+      }
+      // Seconds into the cut, no minority member may still think it leads (CheckQuorum).
+      for (const member of minority) {
+        const status = await callMember(member, "Maintenance", "Status", {})
+        expect(status.ok, `Status on ${member.name}`).toBe(true)
+        if (!status.ok) continue
+        const self = (status.response.header as { memberId: string }).memberId
+        expect(String(status.response.leader), `${member.name} names itself leader while cut off`).not.toBe(self)
+        report.push(`${member.name} during the cut: leader ${status.response.leader === "0" ? "unknown" : status.response.leader}, term ${status.response.raftTerm}`)
       }
       // The serializable view of the minority: possibly stale, never wrong.
       for (const member of minority) {
