@@ -2,6 +2,7 @@
 // key), no key the load did not send, and the same HashKV as every other member at one revision.
 import { connectEtcd, type CallOutcome, type WireMessage } from "../../support/EtcdClient.ts"
 import { delay } from "../../support/EtcdProcess.ts"
+import { etcdctl } from "../../support/Etcdctl.ts"
 import type { ClusterMember } from "../../support/VerikvCluster.ts"
 import { loadPrefix, type Ledger } from "./ClusterLoad.ts"
 
@@ -110,6 +111,18 @@ export async function hashesAtOneRevision(members: ReadonlyArray<ClusterMember>,
     })
   }
   return { revision, hashes }
+}
+
+/**
+ * The same hashes as etcdctl sees them: `etcdctl endpoint hashkv --rev` over every member in one
+ * run (host:port endpoints), endpoint -> hash. A second client's view of the convergence check.
+ */
+export async function hashesByEtcdctl(members: ReadonlyArray<ClusterMember>, revision: number): Promise<Map<string, number>> {
+  const endpoints = members.map((m) => m.clientEndpoint).join(",")
+  const result = await etcdctl(endpoints, ["endpoint", "hashkv", `--rev=${revision}`, "-w", "json"])
+  if (result.code !== 0) throw new Error(`etcdctl endpoint hashkv failed (${result.code}): ${result.stderr}`)
+  const rows = JSON.parse(result.stdout) as ReadonlyArray<{ Endpoint: string; HashKV: { hash: number } }>
+  return new Map(rows.map((row) => [row.Endpoint, row.HashKV.hash]))
 }
 
 /** The error of a request that cannot complete (etcd's ErrTimeout). */

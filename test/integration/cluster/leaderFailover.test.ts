@@ -10,7 +10,7 @@ import path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { delay } from "../../support/EtcdProcess.ts"
 import { startVerikvCluster, type ClusterMember, type VerikvCluster } from "../../support/VerikvCluster.ts"
-import { callMember, checkMember, currentRevision, hashesAtOneRevision, waitForRevision } from "./ClusterChecks.ts"
+import { callMember, checkMember, currentRevision, hashesAtOneRevision, hashesByEtcdctl, waitForRevision } from "./ClusterChecks.ts"
 import { Ledger, probeFirstCommit, startClusterLoad } from "./ClusterLoad.ts"
 
 const timingFlags = ["--heartbeat-interval=100", "--election-timeout=1000"]
@@ -144,6 +144,8 @@ describe.each(scenarios)("kill -9 of the leader: $size members, snapshot count $
 
       const { revision, hashes } = await hashesAtOneRevision(cluster.members, catchUpBoundMs)
       expect(new Set(hashes.map((h) => `${h.hash}/${h.compactRevision}`)).size, JSON.stringify(hashes)).toBe(1)
+      const byEtcdctl = await hashesByEtcdctl(cluster.members, revision)
+      expect(cluster.members.map((m) => byEtcdctl.get(m.clientEndpoint)), "etcdctl endpoint hashkv").toEqual(hashes.map((h) => h.hash))
       report.push(`HashKV at revision ${revision} on ${hashes.length} members: ${hashes[0]!.hash} (compacted at ${hashes[0]!.compactRevision})`)
     } finally {
       await stopLoad()

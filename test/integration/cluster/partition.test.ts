@@ -10,7 +10,7 @@ import type { CallOutcome } from "../../support/EtcdClient.ts"
 import { delay } from "../../support/EtcdProcess.ts"
 import type { LinkFault } from "../../support/LoopbackProxy.ts"
 import type { ClusterMember } from "../../support/VerikvCluster.ts"
-import { callMember, checkMember, hashesAtOneRevision, requestTimedOut } from "./ClusterChecks.ts"
+import { callMember, checkMember, hashesAtOneRevision, hashesByEtcdctl, requestTimedOut } from "./ClusterChecks.ts"
 import { Ledger, probeFirstCommit, startClusterLoad } from "./ClusterLoad.ts"
 import { startProxiedCluster, type ProxiedCluster } from "./ProxiedCluster.ts"
 
@@ -142,6 +142,8 @@ describe.each(scenarios)("partition: $minoritySize of $size members (leader: $wi
 
       const { revision, hashes } = await hashesAtOneRevision(cluster.members, convergeBoundMs)
       expect(new Set(hashes.map((h) => h.hash)).size, JSON.stringify(hashes)).toBe(1)
+      const byEtcdctl = await hashesByEtcdctl(cluster.members, revision)
+      expect(cluster.members.map((m) => byEtcdctl.get(m.clientEndpoint)), "etcdctl endpoint hashkv").toEqual(hashes.map((h) => h.hash))
       for (const member of cluster.members) {
         for (const mode of ["serializable", "linearizable"] as const) {
           const view = await checkMember(member, ledger, mode)
