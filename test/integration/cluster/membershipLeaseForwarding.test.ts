@@ -27,7 +27,8 @@ describe("leases through followers", () => {
     const [followerA, followerB] = cluster.members.filter((m) => m !== leader)
     const granted = await etcdctl(followerA!.clientEndpoint, ["lease", "grant", "30", "-w", "json"])
     expect(granted.code, granted.stderr).toBe(0)
-    const leaseId = BigInt(/"ID":(\d+)/.exec(granted.stdout)![1]!).toString(16)
+    // etcdctl prints lease IDs as 16 hex digits, leading zeros included.
+    const leaseId = BigInt(/"ID":(\d+)/.exec(granted.stdout)![1]!).toString(16).padStart(16, "0")
 
     await delay(2_500) // let the lease's remaining time drop below its TTL
     const before = await remainingTtl(followerB!.clientEndpoint, leaseId)
