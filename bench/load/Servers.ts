@@ -6,7 +6,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert } from "../../src/assert.ts"
-import { delay, etcdAvailability, killQuietly, readTail, waitForExit } from "../../test/support/EtcdProcess.ts"
+import { delay, etcdAvailability, killQuietly, readTail, terminate, waitForExit } from "../../test/support/EtcdProcess.ts"
 import { freeLoopbackPort, loopbackHost } from "../../test/support/FreePort.ts"
 
 export type ServerKind = "etcd" | "verikv"
@@ -74,16 +74,7 @@ export async function startServer(kind: ServerKind, dataRoot: string): Promise<R
   const killOnExit = () => killQuietly(pid, "SIGKILL")
   process.once("exit", killOnExit)
   const logTail = () => readTail(logPath)
-  const stop = async () => {
-    killQuietly(pid, "SIGTERM")
-    const gone = await Promise.race([exited.then(() => true), delay(stopTimeoutMs).then(() => false)])
-    if (!gone) {
-      killQuietly(pid, "SIGKILL")
-      await exited
-    }
-    process.removeListener("exit", killOnExit)
-    fs.rmSync(workDir, { recursive: true, force: true })
-  }
+  const stop = () => terminate(pid, exited, stopTimeoutMs, killOnExit, workDir)
   const deadline = Date.now() + readyTimeoutMs
   while (!(await isReady(kind, clientUrl, logPath))) {
     if (exitReason !== undefined || Date.now() > deadline) {

@@ -123,16 +123,7 @@ async function startOnce(binary: string, options: EtcdOptions): Promise<StartOut
   const killOnExit = () => killQuietly(pid, "SIGKILL")
   process.once("exit", killOnExit)
   const logTail = () => readTail(logPath)
-  const stop = async () => {
-    killQuietly(pid, "SIGTERM")
-    const stopped = await Promise.race([exited.then(() => true), delay(stopTimeoutMs).then(() => false)])
-    if (!stopped) {
-      killQuietly(pid, "SIGKILL")
-      await exited
-    }
-    process.removeListener("exit", killOnExit)
-    fs.rmSync(workDir, { recursive: true, force: true })
-  }
+  const stop = () => terminate(pid, exited, stopTimeoutMs, killOnExit, workDir)
   const ready = await waitUntilHealthy(clientUrl, exited)
   if (ready !== "healthy") {
     const failure = `etcd (pid ${pid}, ${clientUrl}) ${ready}; its log ends with:\n${logTail()}`
@@ -177,6 +168,21 @@ export function killQuietly(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * Stops a process we started: SIGTERM, then SIGKILL if it has not exited within `timeoutMs`;
+ * then drops its exit hook and its work directory.
+ */
+export async function terminate(pid: number, exited: Promise<unknown>, timeoutMs: number, killOnExit: () => void, workDir: string): Promise<void> {
+  killQuietly(pid, "SIGTERM")
+  const stopped = await Promise.race([exited.then(() => true), delay(timeoutMs).then(() => false)])
+  if (!stopped) {
+    killQuietly(pid, "SIGKILL")
+    await exited
+  }
+  process.removeListener("exit", killOnExit)
+  fs.rmSync(workDir, { recursive: true, force: true })
 }
 
 export function readTail(logPath: string): string {

@@ -8,7 +8,7 @@ import os from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert } from "../../src/assert.ts"
-import { delay, killQuietly, readTail, waitForExit } from "./EtcdProcess.ts"
+import { delay, killQuietly, readTail, terminate, waitForExit } from "./EtcdProcess.ts"
 import { freeLoopbackPort, loopbackHost } from "./FreePort.ts"
 
 const mainScript = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../src/cli/main.ts")
@@ -98,16 +98,7 @@ async function startOnce(options: VerikvOptions): Promise<StartOutcome> {
   }
   let stopped: Promise<void> | undefined
   const stop = () => {
-    stopped ??= (async () => {
-      killQuietly(pid, "SIGTERM")
-      const gone = await Promise.race([exited.then(() => true), delay(stopTimeoutMs).then(() => false)])
-      if (!gone) {
-        killQuietly(pid, "SIGKILL")
-        await exited
-      }
-      process.removeListener("exit", killOnExit)
-      fs.rmSync(workDir, { recursive: true, force: true })
-    })()
+    stopped ??= terminate(pid, exited, stopTimeoutMs, killOnExit, workDir)
     return stopped
   }
   const deadline = Date.now() + readyTimeoutMs
