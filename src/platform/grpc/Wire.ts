@@ -221,6 +221,13 @@ export class ProtoWriter {
     if (value.length !== 0) this.bytesAlways(field, value)
   }
 
+  /** Bytes that are already encoded fields (a cached prefix). */
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length)
+    this.buffer.set(bytes, this.pos)
+    this.pos += bytes.length
+  }
+
   /** A bytes field written even when empty (repeated bytes elements). */
   bytesAlways(field: number, value: Uint8Array): void {
     this.key(field, WireType.LEN)

@@ -30,10 +30,25 @@ export interface Header {
   readonly raftTerm: number
 }
 
+/**
+ * Every response of a member carries the same cluster and member IDs: their encoding is kept,
+ * since encoding two 64-bit IDs through BigInt per response showed up in profiles (~2.5 %).
+ */
+let idsCache: { clusterId: bigint; memberId: bigint; bytes: Uint8Array } | undefined
+
+function encodedIds(clusterId: bigint, memberId: bigint): Uint8Array {
+  if (idsCache === undefined || idsCache.clusterId !== clusterId || idsCache.memberId !== memberId) {
+    const w = new ProtoWriter(32)
+    if (clusterId !== 0n) w.int64Big(1, clusterId)
+    if (memberId !== 0n) w.int64Big(2, memberId)
+    idsCache = { clusterId, memberId, bytes: Uint8Array.from(w.finish()) }
+  }
+  return idsCache.bytes
+}
+
 export function writeHeader(w: ProtoWriter, field: number, header: Header): void {
   w.fork(field)
-  if (header.clusterId !== 0n) w.int64Big(1, header.clusterId)
-  if (header.memberId !== 0n) w.int64Big(2, header.memberId)
+  w.raw(encodedIds(header.clusterId, header.memberId))
   w.int64(3, header.revision)
   w.uint(4, header.raftTerm)
   w.join()
