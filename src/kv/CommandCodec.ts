@@ -15,9 +15,16 @@ const TAGS = ["Range", "Put", "DeleteRange", "Txn", "Compaction", "LeaseGrant", 
 const COMPARE_TARGETS = ["VERSION", "CREATE", "MOD", "VALUE", "LEASE"] as const
 
 class Writer {
-  private buffer = new Uint8Array(64)
-  private view = new DataView(this.buffer.buffer)
-  length = 0
+  private buffer: Uint8Array
+  private view: DataView
+  length: number
+
+  /** `skipBytes` are left for the caller to fill (an envelope around the command). */
+  constructor(capacityBytes: number, skipBytes: number) {
+    this.buffer = new Uint8Array(capacityBytes)
+    this.view = new DataView(this.buffer.buffer)
+    this.length = skipBytes
+  }
 
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return
@@ -276,8 +283,13 @@ function readOp(r: Reader): RequestOp {
   return command
 }
 
-export function encodeCommand(command: KvCommand): Uint8Array {
-  const w = new Writer()
+/**
+ * Encodes `command` after `prefixBytes` zero bytes the caller fills in (so an envelope costs no
+ * second copy). The buffer starts at the size a Put needs, so a put encodes without regrowing.
+ */
+export function encodeCommand(command: KvCommand, prefixBytes = 0): Uint8Array {
+  const estimate = command.type === "Put" ? 32 + command.request.key.length + command.request.value.length : 64
+  const w = new Writer(prefixBytes + estimate, prefixBytes)
   w.byte(FORMAT)
   writeOp(w, command)
   return w.finish()

@@ -31,7 +31,11 @@ function withHeader(kind: number, requestId: bigint, body: Uint8Array): Uint8Arr
 }
 
 export function encodeKvEntry(requestId: bigint, command: KvCommand): Uint8Array {
-  return withHeader(KIND_KV, requestId, encodeCommand(command))
+  const data = encodeCommand(command, HEADER_BYTES)
+  const view = new DataView(data.buffer, data.byteOffset, data.length)
+  view.setUint8(0, KIND_KV)
+  view.setBigUint64(1, requestId)
+  return data
 }
 
 export function encodePublishEntry(requestId: bigint, member: PublishedAttributes): Uint8Array {
