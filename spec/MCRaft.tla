@@ -22,12 +22,13 @@ CONSTANTS
     MaxClientRequests,  \* ClientRequest steps in a behavior
     MaxRestarts,        \* Restart steps in a behavior
     MaxReads,           \* ReadIndex rounds pending at once, over all leaders (0: no reads)
-    MaxCompactions      \* CompactLog steps in a behavior (0: no compaction)
+    MaxCompactions,     \* CompactLog steps in a behavior (0: no compaction)
+    MaxTransfers,       \* TransferLeader steps in a behavior (0: no leader transfer)
+    MaxDrops            \* DropMessage steps in a behavior
 
 \* Feature switches.
 CONSTANTS
     ConfigTargets,      \* configurations ChangeConfig may propose ({}: none)
-    EnableTransfer,     \* TransferLeader, SendTimeoutNow, AbortLeaderTransfer
     EnableHeartbeat,    \* Heartbeat without a read context (with one: whenever reads are on)
     EnableSnapshot,     \* InstallSnapshot
     EnableDuplicate,    \* DuplicateMessage
@@ -36,9 +37,9 @@ CONSTANTS
 ASSUME /\ MaxTerm \in Nat /\ MaxLogLength \in Nat /\ MaxMessages \in Nat
        /\ MaxClientRequests \in Nat /\ MaxRestarts \in Nat /\ MaxReads \in Nat
        /\ MaxCompactions \in Nat /\ MaxTimeouts \in Nat /\ MaxInflight \in Nat
+       /\ MaxTransfers \in Nat /\ MaxDrops \in Nat
        /\ ConfigTargets \subseteq ValidConfigs
-       /\ {EnableTransfer, EnableHeartbeat, EnableSnapshot, EnableDuplicate,
-           SingleCampaign} \subseteq BOOLEAN
+       /\ {EnableHeartbeat, EnableSnapshot, EnableDuplicate, SingleCampaign} \subseteq BOOLEAN
 
 \* Steps taken so far of the kinds bounded per behavior.
 VARIABLE spent
@@ -68,7 +69,8 @@ JointSymmetry == Permutations({s1, s2})
 
 MCInit ==
     /\ Init
-    /\ spent = [timeouts |-> 0, client |-> 0, restarts |-> 0, compactions |-> 0]
+    /\ spent = [timeouts |-> 0, client |-> 0, restarts |-> 0, compactions |-> 0, transfers |-> 0,
+                 drops |-> 0]
 
 Spend(k) == spent' = [spent EXCEPT ![k] = @ + 1]
 
@@ -105,6 +107,23 @@ Dead(m) ==
        /\ m.term = currentTerm[i]
        /\ \/ state[i] /= Candidate
           \/ m.from \in votesResponded[i] /\ (m.voteGranted => m.from \in votesGranted[i])
+
+\* The bag without its dead messages.  Every step that sends or receives through the bag
+\* (Raft's AddAll and Remove, replaced by these in the cfg: `AddAll <- MCAddAll') also
+\* forgets the messages that are dead: they are outside the view anyway, forgetting one is
+\* a loss the network may cause (DropMessage), and keeping them only makes every step that
+\* looks at the bag slower.  TLCEval makes TLC build each bag once: a lazy function value
+\* would be rebuilt, Dead and all, on every lookup of the new bag.
+Live(bag) == TLCEval([x \in {m \in DOMAIN bag : ~Dead(m)} |-> bag[x]])
+
+MCAddAll(ms, bag) ==
+    LET live == Live(bag)
+    IN  TLCEval([x \in DOMAIN live \cup ms |->
+                    (IF x \in DOMAIN live THEN live[x] ELSE 0) + (IF x \in ms THEN 1 ELSE 0)])
+
+MCRemove(m, bag) ==
+    Live(IF bag[m] > 1 THEN [bag EXCEPT ![m] = @ - 1]
+         ELSE [x \in DOMAIN bag \ {m} |-> bag[x]])
 
 \* A leader sends j a request only if it can tell j something: j does not follow i in
 \* its term yet, i does not know j holds its whole log, or j's commitIndex lags.  (A
@@ -177,7 +196,8 @@ MCNext ==
     \/ \E i \in Server : \E k \in 1..Len(readRequests[i]) :
            ReleaseReadIndex(i, k) /\ UNCHANGED spent
     \/ \E i, j \in Server :
-           EnableTransfer /\ TransferLeader(i, j) /\ UNCHANGED spent
+           /\ spent.transfers < MaxTransfers
+           /\ TransferLeader(i, j) /\ Spend("transfers")
     \/ \E i, j \in Server : SendTimeoutNow(i, j) /\ UNCHANGED spent
     \/ \E i \in Server : AbortLeaderTransfer(i) /\ UNCHANGED spent
     \/ \E i \in Server :
@@ -198,7 +218,8 @@ MCNext ==
     \/ \E m \in DOMAIN messages :
            currentTerm[m.to] < MaxTerm /\ HandleTimeoutNowRequest(m.to, m) /\ UNCHANGED spent
     \/ \E m \in DOMAIN messages : HandleInstallSnapshotRequest(m.to, m) /\ UNCHANGED spent
-    \/ \E m \in DOMAIN messages : ~Dead(m) /\ DropMessage(m) /\ UNCHANGED spent
+    \/ \E m \in DOMAIN messages :
+           spent.drops < MaxDrops /\ ~Dead(m) /\ DropMessage(m) /\ Spend("drops")
     \/ \E m \in DOMAIN messages :
            EnableDuplicate /\ ~Dead(m) /\ DuplicateMessage(m) /\ UNCHANGED spent
     \/ \E i \in Server :
