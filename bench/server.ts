@@ -12,31 +12,13 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { rows, RSS_KEYS, type Row } from "./load/Rows.ts"
 import { describeVerikv, startServer, type ServerKind } from "./load/Servers.ts"
-import { loadAndMeasureRss, type Measurement, type Timing } from "./load/Workloads.ts"
+import { loadAndMeasureRss, type Measurement } from "./load/Workloads.ts"
+import { benchOptions, formatRun, loadAverage, order } from "./load/Cli.ts"
 import { formatResults, replaceBetweenMarkers, type RowResult, type RssResult } from "./load/Report.ts"
 
-const args = process.argv.slice(2)
-const option = (name: string): string | undefined => {
-  const at = args.indexOf(`--${name}`)
-  return at >= 0 ? args[at + 1] : undefined
-}
-const timing: Timing = {
-  warmupMs: Number(option("warmup") ?? 1.5) * 1000,
-  measureMs: Number(option("seconds") ?? 5) * 1000,
-}
-const reps = Number(option("reps") ?? 2)
-const dataRoot = option("data-root") ?? os.tmpdir()
-const selected = option("rows")?.split(",")
-const wanted = (id: string) => selected === undefined || selected.includes(id)
+const { has, timing, reps, dataRoot, wanted } = benchOptions(process.argv.slice(2))
 const readmePath = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "README.md")
-
-const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(" ")
-const order = (rep: number): ReadonlyArray<ServerKind> => (rep % 2 === 0 ? ["etcd", "verikv"] : ["verikv", "etcd"])
-const fmt = (m: Measurement) =>
-  `${Math.round(m.opsPerSecond).toLocaleString("en").padStart(9)}  p50 ${m.p50Ms.toFixed(2)} p99 ${m.p99Ms.toFixed(2)} ms` +
-  `  server ${m.serverCores.toFixed(2)} cores ${m.serverCpuUsPerOp.toFixed(1)} us/op` +
-  `  gen ${m.generatorCores.toFixed(2)}  other ${m.otherCores.toFixed(2)}` +
-  (m.failures > 0 ? `  FAILURES ${m.failures}` : "") + (m.note !== "" ? `  (${m.note})` : "")
+const fmt = (m: Measurement) => formatRun(m, "server")
 
 async function runRow(row: Row): Promise<RowResult> {
   const runs: Record<ServerKind, Array<Measurement>> = { etcd: [], verikv: [] }
@@ -88,7 +70,7 @@ const context = `${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC,
 const table = formatResults(results, rss, context)
 console.log(`\n${table}`)
 const complete = results.length === rows.length && rss !== undefined && reps >= 2
-if (!args.includes("--no-readme") && complete) {
+if (!has("no-readme") && complete) {
   fs.writeFileSync(readmePath, replaceBetweenMarkers(fs.readFileSync(readmePath, "utf8"), table))
   console.log(`written to ${readmePath}`)
 } else if (!complete) {

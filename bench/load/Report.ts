@@ -18,7 +18,7 @@ export interface RssResult {
 export const BEGIN_MARKER = "<!-- bench:results:begin (written by npm run bench) -->"
 export const END_MARKER = "<!-- bench:results:end -->"
 
-function median(values: ReadonlyArray<number>): number {
+export function median(values: ReadonlyArray<number>): number {
   assert(values.length > 0, "a median of at least one value")
   const sorted = [...values].sort((a, b) => a - b)
   const middle = Math.floor(sorted.length / 2)
@@ -93,9 +93,9 @@ export function formatResults(results: ReadonlyArray<RowResult>, rss: RssResult 
 }
 
 /** Replaces what lies between the markers; adds the markers and the table at the end if absent. */
-export function replaceBetweenMarkers(document: string, table: string): string {
-  const begin = document.indexOf(BEGIN_MARKER)
-  const end = document.indexOf(END_MARKER)
-  if (begin < 0 || end < begin) return `${document.trimEnd()}\n\n${BEGIN_MARKER}\n${table}\n${END_MARKER}\n`
-  return `${document.slice(0, begin + BEGIN_MARKER.length)}\n${table}\n${document.slice(end)}`
+export function replaceBetweenMarkers(document: string, table: string, beginMarker = BEGIN_MARKER, endMarker = END_MARKER): string {
+  const begin = document.indexOf(beginMarker)
+  const end = document.indexOf(endMarker)
+  if (begin < 0 || end < begin) return `${document.trimEnd()}\n\n${beginMarker}\n${table}\n${endMarker}\n`
+  return `${document.slice(0, begin + beginMarker.length)}\n${table}\n${document.slice(end)}`
 }

@@ -16,6 +16,8 @@ export interface RunningServer {
   readonly pid: number
   readonly host: string
   readonly port: number
+  /** For a cluster: every member's endpoint and pid (connections are spread over them, CPU is summed). */
+  readonly members?: ReadonlyArray<{ readonly pid: number; readonly host: string; readonly port: number }>
   readonly logTail: () => string
   readonly stop: () => Promise<void>
 }
@@ -37,6 +39,8 @@ export function describeVerikv(): string {
 
 /** Extra Node flags for verikv, for profiling (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
 const verikvNodeFlags = (process.env.VERIKV_BENCH_NODE_FLAGS ?? "").split(" ").filter((flag) => flag !== "")
+/** How to run verikv: this Node, its flags and the command's script. */
+export const verikvCommand = { binary: process.execPath, args: [...verikvNodeFlags, verikvMain] } as const
 const verikvReadyLine = "serving client requests on"
 const readyTimeoutMs = 30_000
 const stopTimeoutMs = 10_000
@@ -63,7 +67,7 @@ export async function startServer(kind: ServerKind, dataRoot: string): Promise<R
   if (kind === "etcd" && !etcd.available) throw new Error(etcd.reason)
   const [binary, args] = kind === "etcd"
     ? [etcd.available ? etcd.binary : "etcd", [...common, "--logger=zap", "--log-outputs=stderr", "--log-level=warn"]]
-    : [process.execPath, [...verikvNodeFlags, verikvMain, ...common, "--log-level=info"]]
+    : [verikvCommand.binary, [...verikvCommand.args, ...common, "--log-level=info"]]
   const log = fs.openSync(logPath, "a")
   const child = spawn(binary, args, { stdio: ["ignore", log, log] })
   fs.closeSync(log)

@@ -122,15 +122,24 @@ function callOnce(connection: Http2Connection, template: RequestTemplate): Promi
   })
 }
 
+/** `count` connections; for a cluster, connection i goes to member i mod size (an even spread). */
 async function connectAll(server: RunningServer, count: number): Promise<Array<Http2Connection>> {
-  return Promise.all(Array.from({ length: count }, () => Http2Connection.connect(server.host, server.port)))
+  const endpoints = server.members ?? [server]
+  return Promise.all(Array.from({ length: count }, (_, i) => {
+    const endpoint = endpoints[i % endpoints.length]!
+    return Http2Connection.connect(endpoint.host, endpoint.port)
+  }))
 }
+
+/** CPU seconds of the server, or of every member of a cluster. */
+const serverCpuSeconds = (server: RunningServer) =>
+  (server.members ?? [server]).reduce((sum, member) => sum + cpuSeconds(member.pid), 0)
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** The usage counters read at both ends of a window. */
 function snapshotUsage(server: RunningServer) {
-  return { ms: performance.now(), server: cpuSeconds(server.pid), generator: process.cpuUsage(), machine: machineJiffies() }
+  return { ms: performance.now(), server: serverCpuSeconds(server), generator: process.cpuUsage(), machine: machineJiffies() }
 }
 
 function usageBetween(server: RunningServer, from: ReturnType<typeof snapshotUsage>, to: ReturnType<typeof snapshotUsage>) {
