@@ -103,6 +103,8 @@ Dead(m) ==
           \/ m.type = HeartbeatResponse /\
                 ~\E k \in DOMAIN readRequests[i] :
                     readRequests[i][k].context = m.context /\ m.from \notin readRequests[i][k].acks
+    \/ /\ m.type = RequestVoteResponse /\ m.preVote /\ m.voteGranted
+       /\ m.term <= currentTerm[i]     \* a granted PreVote counts only at term - 1, terms only grow
     \/ /\ m.type = RequestVoteResponse /\ ~m.preVote
        /\ m.term = currentTerm[i]
        /\ \/ state[i] /= Candidate
