@@ -64,21 +64,6 @@ export function outcomeMatches(current: RegisterValue, command: Command, outcome
   }
 }
 
-/** The register value an operation relies on having seen, if any (used to keep its writer when minimizing). */
-export function observedValue(operation: Operation): { readonly value: RegisterValue } | undefined {
-  const { command, completion } = operation
-  if (command.type === "cas") return { value: command.expected }
-  if (command.type === "get" && completion?.outcome.type === "get") return { value: completion.outcome.read }
-  return undefined
-}
-
-/** The register value an operation may install, if it writes. */
-export function writtenValue(command: Command): { readonly value: RegisterValue } | undefined {
-  if (command.type === "put" || command.type === "cas") return { value: command.value }
-  if (command.type === "delete") return { value: null }
-  return undefined
-}
-
 export function describeOperation(operation: Operation): string {
   const { command, completion } = operation
   const show = (value: RegisterValue): string => (value === null ? "absent" : JSON.stringify(value))

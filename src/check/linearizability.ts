@@ -1,8 +1,8 @@
 // Checks a whole history: linearizability is P-compositional (Herlihy & Wing), so the history is
 // linearizable iff each key's sub-history is, and each key is searched on its own. A violation is
-// shrunk to a small set of operations that is still not linearizable on its own.
+// shrunk to a small set of operations that is still not linearizable.
 import { StepBudget } from "./budget.ts"
-import { observedValue, writtenValue, type History, type Operation } from "./history.ts"
+import type { History, Operation } from "./history.ts"
 import { searchLinearization } from "./register-search.ts"
 
 export type CheckResult =
@@ -10,8 +10,10 @@ export type CheckResult =
   | {
       readonly kind: "violation"
       readonly key: string
-      /** A non-linearizable subset of the key's operations in which every operation is needed. */
+      /** A non-linearizable subset of the key's operations, in invocation order. */
       readonly operations: ReadonlyArray<Operation>
+      /** True when the shrinking finished: dropping any one of `operations` makes the rest linearizable. */
+      readonly minimal: boolean
       readonly stepsUsed: number
     }
   | { readonly kind: "unknown"; readonly reason: "budget"; readonly stepsUsed: number }
@@ -36,7 +38,9 @@ export function partitionByKey(history: History): Map<string, Array<Operation>> 
 export function checkHistory(history: History, options: CheckOptions): CheckResult {
   const budget = new StepBudget(options.stepsMax)
   let exhausted = false
-  for (const [key, operations] of partitionByKey(history)) {
+  // A read that never returned constrains nothing and only widens the search.
+  const relevant = history.filter((operation) => operation.completion !== undefined || operation.command.type !== "get")
+  for (const [key, operations] of partitionByKey(relevant)) {
     const result = searchLinearization(operations, null, budget)
     if (result === "budget-exhausted") {
       // Another key may still be proven wrong, but with no steps left none can be searched.
@@ -44,7 +48,8 @@ export function checkHistory(history: History, options: CheckOptions): CheckResu
       break
     }
     if (result === "not-linearizable") {
-      return { kind: "violation", key, operations: shrinkViolation(operations, budget), stepsUsed: budget.used }
+      const shrunk = shrinkViolation(operations, budget)
+      return { kind: "violation", key, operations: shrunk.operations, minimal: shrunk.minimal, stepsUsed: budget.used }
     }
   }
   if (exhausted) return { kind: "unknown", reason: "budget", stepsUsed: budget.used }
@@ -54,42 +59,59 @@ export function checkHistory(history: History, options: CheckOptions): CheckResu
 /**
  * Linearizability is prefix-closed, so the shortest failing prefix (cut at a return time, with
  * operations still running at the cut treated as unanswered) is found by bisection. Then
- * operations are dropped one at a time while the rest still fails. A writer whose value a
- * remaining operation observed is kept, so the report shows the write a stale read missed rather
- * than a read of a value nobody wrote. Every set returned has been searched and found failing;
- * if the budget runs out, the smallest failing set found so far is returned.
+ * operations are dropped, in chunks of halving size down to single ones, until a pass drops
+ * nothing. Dropping only ever relaxes: a dropped operation stays in the searched history as if
+ * its reply had been lost (it may take effect at any time after its call, or not at all; a read
+ * then constrains nothing). Removing a write outright could invent a violation (a failed CAS
+ * with the write that explains it gone), so the operations reported fail even when every other
+ * write of the prefix may or may not have happened. If the budget runs out first, the smallest
+ * failing set found so far is returned and marked as not minimal.
  */
-function shrinkViolation(operations: ReadonlyArray<Operation>, budget: StepBudget): ReadonlyArray<Operation> {
+function shrinkViolation(operations: ReadonlyArray<Operation>, budget: StepBudget): ShrunkViolation {
+  const originalOf = new Map<Operation, Operation>()
   const fails = (subset: ReadonlyArray<Operation>): boolean | undefined => {
     const result = searchLinearization(subset, null, budget)
     return result === "budget-exhausted" ? undefined : result === "not-linearizable"
   }
-  const originalOf = new Map<Operation, Operation>()
-  let failing = shortestFailingPrefix(operations, fails, originalOf)
+  const prefix = shortestFailingPrefix(operations, fails, originalOf)
+  let kept = prefix
+  let relaxed: ReadonlyArray<Operation> = []
   // Giving an operation its real reply only adds constraints, so the originals still fail.
-  const originals = (): ReadonlyArray<Operation> => failing.map((operation) => originalOf.get(operation) ?? operation)
-  // Passes repeat until none drops anything: dropping a reader can free the writer it observed.
-  let dropped = true
-  while (dropped) {
-    dropped = false
-    for (let index = failing.length - 1; index >= 0; index--) {
-      const candidate = failing.filter((_, other) => other !== index)
-      if (isObservedWriter(failing[index]!, candidate)) continue
-      const verdict = fails(candidate)
-      if (verdict === undefined) return originals()
-      if (verdict) {
-        failing = candidate
-        dropped = true
-      }
-    }
+  const report = (minimal: boolean): ShrunkViolation =>
+    ({ operations: kept.map((operation) => originalOf.get(operation) ?? operation), minimal })
+  const tryDrop = (start: number, end: number): "dropped" | "kept" | "budget" => {
+    const dropped = kept.slice(start, end).flatMap(unanswered)
+    const candidate = [...kept.slice(0, start), ...kept.slice(end)]
+    const verdict = fails([...candidate, ...relaxed, ...dropped])
+    if (verdict === undefined) return "budget"
+    if (!verdict) return "kept"
+    kept = candidate
+    relaxed = [...relaxed, ...dropped]
+    return "dropped"
   }
-  return originals()
+  let chunk = Math.max(1, Math.floor(kept.length / 2))
+  for (;;) {
+    let droppedAny = false
+    // Dropping [start, end) leaves the indexes below start unchanged, so the walk goes downwards.
+    for (let end = kept.length; end > 0; end -= chunk) {
+      const outcome = tryDrop(Math.max(0, end - chunk), end)
+      if (outcome === "budget") return report(false)
+      if (outcome === "dropped") droppedAny = true
+    }
+    if (chunk > 1) chunk = Math.max(1, Math.floor(chunk / 2))
+    else if (!droppedAny) return report(true)
+  }
 }
 
-function isObservedWriter(operation: Operation, others: ReadonlyArray<Operation>): boolean {
-  const written = writtenValue(operation.command)
-  if (written === undefined) return false
-  return others.some((other) => observedValue(other)?.value === written.value)
+/** The operation as if its reply had been lost; a read without a reply is nothing at all. */
+function unanswered(operation: Operation): Array<Operation> {
+  if (operation.command.type === "get") return []
+  return [{ clientId: operation.clientId, command: operation.command, invokeTime: operation.invokeTime }]
+}
+
+interface ShrunkViolation {
+  readonly operations: ReadonlyArray<Operation>
+  readonly minimal: boolean
 }
 
 function prefixAt(
@@ -103,9 +125,9 @@ function prefixAt(
     const completion = operation.completion
     if (completion === undefined || completion.returnTime <= cutTime) prefix.push(operation)
     else {
-      const unanswered = { clientId: operation.clientId, command: operation.command, invokeTime: operation.invokeTime }
-      originalOf.set(unanswered, operation)
-      prefix.push(unanswered)
+      const running = { clientId: operation.clientId, command: operation.command, invokeTime: operation.invokeTime }
+      originalOf.set(running, operation)
+      prefix.push(running)
     }
   }
   return prefix

@@ -52,6 +52,29 @@ function hashValue(value: RegisterValue): number {
   return hash
 }
 
+/**
+ * For each unanswered operation, the previous unanswered operation with the same command (by call
+ * order), or -1. Such twins are interchangeable except that the earlier one is available sooner,
+ * so the search only linearizes a twin once every earlier twin is linearized: a symmetry
+ * reduction that keeps many lost identical writes from multiplying the states.
+ */
+function earlierUnansweredTwins(operations: ReadonlyArray<Operation>, events: ReadonlyArray<Event>): Int32Array {
+  const twins = new Int32Array(operations.length).fill(-1)
+  const latestByCommand = new Map<string, number>()
+  for (const event of events) {
+    const operation = operations[event.operationIndex]!
+    if (!event.isCall || operation.completion !== undefined) continue
+    const command = JSON.stringify(operation.command)
+    twins[event.operationIndex] = latestByCommand.get(command) ?? -1
+    latestByCommand.set(command, event.operationIndex)
+  }
+  return twins
+}
+
+function isLinearized(linearized: Uint32Array, operationIndex: number): boolean {
+  return operationIndex === -1 || (linearized[operationIndex >>> 5]! & (1 << (operationIndex & 31))) !== 0
+}
+
 interface Visited {
   readonly linearized: Uint32Array
   readonly value: RegisterValue
@@ -117,6 +140,7 @@ export function searchLinearization(
     if (after !== -1) prev[after] = node
   }
 
+  const earlierTwin = earlierUnansweredTwins(operations, events)
   const zobrist = zobristWords(operations.length)
   const linearized = new Uint32Array(Math.ceil(operations.length / 32))
   const visited = new VisitedSet()
@@ -134,7 +158,9 @@ export function searchLinearization(
     if (event.isCall) {
       const operation = operations[operationIndex]!
       const completion = operation.completion
-      const accepted = completion === undefined || outcomeMatches(value, operation.command, completion.outcome)
+      const accepted = completion === undefined
+        ? isLinearized(linearized, earlierTwin[operationIndex]!)
+        : outcomeMatches(value, operation.command, completion.outcome)
       if (accepted) {
         const valueAfter = nextValue(value, operation.command)
         const word = operationIndex >>> 5

