@@ -273,3 +273,17 @@ export function encodeMessage(fill: (w: ProtoWriter) => void): Uint8Array {
   fill(w)
   return w.finish()
 }
+
+/**
+ * Reads a message whose only field of interest is field 1 (HashKVRequest.revision, a lease ID,
+ * a member ID): `read` decodes it, other fields are skipped, `absent` is proto3's default.
+ */
+export function readField1<T>(r: ProtoReader, read: (r: ProtoReader) => T, absent: T): T {
+  let value = absent
+  while (!r.done) {
+    const tag = r.tag()
+    if (tag >>> 3 === 1) value = read(r)
+    else r.skip(tag & 7)
+  }
+  return value
+}

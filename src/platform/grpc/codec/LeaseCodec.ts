@@ -1,6 +1,6 @@
 // etcdserverpb Lease messages. Field numbers from etcd's rpc.proto (protocol facts).
 import type { LeaseGrantRequest, LeaseId, LeaseTimeToLiveRequest } from "../../../kv/Api.ts"
-import type { ProtoReader, ProtoWriter } from "../Wire.ts"
+import { readField1, type ProtoReader, type ProtoWriter } from "../Wire.ts"
 import { type Header, writeHeader } from "./KvCodec.ts"
 
 export function readLeaseGrantRequest(r: ProtoReader): LeaseGrantRequest {
@@ -18,13 +18,7 @@ export function readLeaseGrantRequest(r: ProtoReader): LeaseGrantRequest {
 
 /** LeaseRevokeRequest, LeaseKeepAliveRequest: just the ID in field 1. */
 export function readLeaseId(r: ProtoReader): LeaseId {
-  let id = 0n
-  while (!r.done) {
-    const tag = r.tag()
-    if (tag >>> 3 === 1) id = r.int64Big()
-    else r.skip(tag & 7)
-  }
-  return id
+  return readField1(r, (field) => field.int64Big(), 0n)
 }
 
 export function readLeaseTimeToLiveRequest(r: ProtoReader): LeaseTimeToLiveRequest {

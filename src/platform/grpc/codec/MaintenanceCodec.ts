@@ -1,5 +1,5 @@
 // etcdserverpb Maintenance and Cluster messages. Field numbers from etcd's rpc.proto (facts).
-import type { ProtoReader, ProtoWriter } from "../Wire.ts"
+import { readField1, type ProtoReader, type ProtoWriter } from "../Wire.ts"
 import { type Header, writeHeader } from "./KvCodec.ts"
 
 export interface StatusResponse {
@@ -29,24 +29,12 @@ export function writeStatusResponse(w: ProtoWriter, header: Header, status: Stat
 
 /** HashKVRequest.revision, and any request whose only field is an int64 in field 1. */
 export function readInt64Field1(r: ProtoReader): number {
-  let value = 0
-  while (!r.done) {
-    const tag = r.tag()
-    if (tag >>> 3 === 1) value = r.int64()
-    else r.skip(tag & 7)
-  }
-  return value
+  return readField1(r, (field) => field.int64(), 0)
 }
 
 /** MoveLeaderRequest.targetID, MemberRemoveRequest.ID, MemberPromoteRequest.ID. */
 export function readUint64Field1(r: ProtoReader): bigint {
-  let value = 0n
-  while (!r.done) {
-    const tag = r.tag()
-    if (tag >>> 3 === 1) value = r.uint64Big()
-    else r.skip(tag & 7)
-  }
-  return value
+  return readField1(r, (field) => field.uint64Big(), 0n)
 }
 
 export function writeHashResponse(w: ProtoWriter, header: Header, hash: number): void {
