@@ -158,8 +158,6 @@ export class PeerTransport {
         server.on("error", (error) => this.options.logger.warn(`peer listener: ${error.message}`))
         const address = server.address()
         assert(typeof address === "object" && address !== null, "PeerTransport.listen: no address")
-        const scheme = secure === undefined ? "http" : "https"
-        this.options.logger.info(`listening for peers on ${scheme}://${host}:${address.port}`)
         resolve({ host, port: address.port })
       })
     })

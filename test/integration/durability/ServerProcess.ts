@@ -66,6 +66,8 @@ export async function startServer(dataDir: string, flags: ReadonlyArray<string> 
   const args = [
     mainScript, "--name=n1", `--data-dir=${dataDir}`,
     "--listen-client-urls=http://127.0.0.1:0", "--advertise-client-urls=http://127.0.0.1:0",
+    // Port 0: test files run in parallel, and a fixed peer port (2380 by default) would collide.
+    "--listen-peer-urls=http://127.0.0.1:0",
     ...flags,
   ]
   const started = performance.now()

@@ -43,6 +43,8 @@ beforeAll(async () => {
   server = spawn(process.execPath, [
     path.resolve("src/cli/main.ts"), `--data-dir=${file("data")}`,
     `--listen-client-urls=${url}`, `--advertise-client-urls=${url}`,
+    // Port 0: test files run in parallel, and a fixed peer port (2380 by default) would collide.
+    "--listen-peer-urls=http://127.0.0.1:0",
     `--cert-file=${file("server.crt")}`, `--key-file=${file("server.key")}`,
     `--trusted-ca-file=${file("ca.crt")}`, "--client-cert-auth",
   ], { stdio: ["ignore", log, log] })

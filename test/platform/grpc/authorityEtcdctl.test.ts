@@ -51,6 +51,8 @@ describe("etcdctl with https:// endpoints", () => {
     const log = fs.openSync(file("verikv.log"), "a")
     server = spawn(process.execPath, [path.resolve("src/cli/main.ts"), `--data-dir=${file("data")}`,
       `--listen-client-urls=${endpoint}`, `--advertise-client-urls=${endpoint}`,
+      // Port 0: test files run in parallel, and a fixed peer port (2380 by default) would collide.
+      "--listen-peer-urls=http://127.0.0.1:0",
       `--cert-file=${file("server.crt")}`, `--key-file=${file("server.key")}`], { stdio: ["ignore", log, log] })
     fs.closeSync(log)
     const deadline = Date.now() + readyTimeoutMs
