@@ -12,6 +12,7 @@ import type { ConfChange, Input, RaftOptions, Ready, Rejection, Storage } from "
 import { lastIndex } from "../raft/RaftLog.ts"
 import { isEmptyReady, restartRaft, step, type RaftState } from "../raft/RawNode.ts"
 import { None, type Config, type Entry, type HardState, type LogIndex, type Message, type NodeId, type Snapshot, type Term } from "../raft/Types.ts"
+import type { NodeLoopBug, NodeLoopEvent } from "./NodeTrace.ts"
 import { WaiterMap } from "./Waiters.ts"
 
 /** Durable state behind the node (the WAL and snapshot files, or a simulated disk). */
@@ -60,6 +61,14 @@ export interface RaftNodeOptions {
   /** How long a proposal or read may wait before it fails (etcd: 5 s + 2 election timeouts). */
   readonly requestTimeoutMs: number
   readonly nowMs: () => number
+  /** Runs the next turn later (default setImmediate; the simulator passes its own scheduler). */
+  readonly defer?: (run: () => void) => void
+  /** Where request IDs start (default random); the simulator passes one drawn from its seed. */
+  readonly requestIdStart?: bigint
+  /** Node-loop events for trace validation; off (undefined) in production. */
+  readonly trace?: (event: NodeLoopEvent) => void
+  /** Planted node-loop bugs (tests and the simulator only). */
+  readonly bugs?: ReadonlySet<NodeLoopBug>
 }
 
 export class RequestTimeoutError extends Error {
@@ -117,6 +126,9 @@ export class RaftNode {
   private readonly storage: NodeStorage
   private readonly transport: NodeTransport
   private readonly machine: StateMachine
+  private readonly defer: (run: () => void) => void
+  private readonly trace: ((event: NodeLoopEvent) => void) | undefined
+  private readonly bugs: ReadonlySet<NodeLoopBug>
 
   constructor(options: RaftNodeOptions, recovered: Storage, storage: NodeStorage, transport: NodeTransport, machine: StateMachine) {
     this.options = options
@@ -132,7 +144,11 @@ export class RaftNode {
     if (recovered.snapshot.data.length > 0) machine.restore(recovered.snapshot.data)
     // Request IDs: 20 bits of the node's ID, then a counter from a random 44-bit start, so that
     // a restarted node does not reuse the IDs of its entries that are still being committed.
-    this.nextRequestId = (BigInt(options.raft.id % 0x100000) << 44n) | (BigInt(randomInt(2 ** 47)) & ((1n << 44n) - 1n))
+    const start = options.requestIdStart ?? BigInt(randomInt(2 ** 47))
+    this.nextRequestId = (BigInt(options.raft.id % 0x100000) << 44n) | (start & ((1n << 44n) - 1n))
+    this.defer = options.defer ?? setImmediate
+    this.trace = options.trace
+    this.bugs = options.bugs ?? new Set()
   }
 
   get term(): Term {
@@ -225,7 +241,7 @@ export class RaftNode {
   private schedule(): void {
     if (this.scheduled || this.running || this.stopped) return
     this.scheduled = true
-    setImmediate(() => {
+    this.defer(() => {
       this.scheduled = false
       void this.runTurns()
     })
@@ -330,10 +346,38 @@ export class RaftNode {
     return ready
   }
 
+  private send(messages: ReadonlyArray<Message>, afterPersist: boolean): void {
+    if (messages.length === 0) return
+    this.transport.send(messages)
+    this.trace?.({ kind: "Sent", node: this.options.raft.id, messages, afterPersist })
+  }
+
+  private async saveSnapshot(snapshot: Snapshot, installed: boolean): Promise<void> {
+    await this.storage.saveSnapshot(snapshot, installed)
+    this.trace?.({ kind: "SnapshotSaved", node: this.options.raft.id, index: snapshot.meta.index, term: snapshot.meta.term, installed })
+  }
+
+  private async save(ready: Ready): Promise<void> {
+    if (ready.hardState === undefined && ready.entries.length === 0) return
+    const sync = ready.mustSync && !this.bugs.has("SaveWithoutSync")
+    await this.storage.save(ready.hardState, ready.entries, sync)
+    const first = ready.entries[0]
+    const last = ready.entries[ready.entries.length - 1]
+    this.trace?.({
+      kind: "Saved",
+      node: this.options.raft.id,
+      hardState: ready.hardState,
+      firstIndex: first?.index,
+      lastIndex: last?.index,
+      lastTerm: last?.term,
+      sync,
+    })
+  }
+
   private async handleReady(ready: Ready): Promise<void> {
-    if (ready.messages.length > 0) this.transport.send(ready.messages)
+    this.send(ready.messages, false)
     if (ready.snapshot !== undefined) {
-      await this.storage.saveSnapshot(ready.snapshot, true)
+      await this.saveSnapshot(ready.snapshot, true)
       this.machine.restore(ready.snapshot.data)
       this.snapshotIndex = ready.snapshot.meta.index
       this.appliedIndex = ready.snapshot.meta.index
@@ -341,10 +385,13 @@ export class RaftNode {
       this.appliedConfig = ready.snapshot.meta.config
       this.onSnapshotInstalled(ready.snapshot.meta.index)
     }
-    if (ready.hardState !== undefined || ready.entries.length > 0) {
-      await this.storage.save(ready.hardState, ready.entries, ready.mustSync)
-    }
-    if (ready.messagesAfterPersist.length > 0) this.transport.send(ready.messagesAfterPersist)
+    // The correct order is save, then send what promises durability, then apply. The planted
+    // node-loop bugs (tests and the simulator only) move one of these steps.
+    const applyFirst = this.bugs.has("ApplyBeforePersist")
+    if (applyFirst) await this.apply(ready.committedEntries)
+    if (this.bugs.has("SendBeforePersist")) this.send(ready.messagesAfterPersist, true)
+    await this.save(ready)
+    if (!this.bugs.has("SendBeforePersist")) this.send(ready.messagesAfterPersist, true)
     const last = ready.entries[ready.entries.length - 1]
     const persisted = last === undefined ? undefined : this.step({ type: "Persisted", index: last.index, term: last.term })
     for (const readState of ready.readStates) {
@@ -357,7 +404,7 @@ export class RaftNode {
       this.readBatches.delete(readState.context)
       for (const resolve of batch) this.pendingReads.push({ index: readState.index, resolve })
     }
-    await this.apply(ready.committedEntries)
+    if (!applyFirst) await this.apply(ready.committedEntries)
     // The Persisted step may commit (a single voter commits as soon as its own write is durable).
     if (persisted !== undefined && !isEmptyReady(persisted)) await this.handleReady(persisted)
   }
@@ -370,10 +417,13 @@ export class RaftNode {
       if (entry.type === "Config" || entry.data.length > 0) {
         const { requestId, result, events } = this.machine.applyEntry(entry)
         if (events.length > 0) this.onEvents(events)
-        if (requestId !== undefined) this.proposalWaiters.resolve(requestId, result)
+        if (requestId !== undefined && this.proposalWaiters.resolve(requestId, result)) {
+          this.trace?.({ kind: "Answered", node: this.options.raft.id, requestId, index: entry.index })
+        }
       }
       this.appliedIndex = entry.index
       this.appliedTerm = entry.term
+      this.trace?.({ kind: "Applied", node: this.options.raft.id, index: entry.index, term: entry.term })
     }
     this.inputs.push({ type: "Applied", index: this.appliedIndex })
     this.releaseReads()
@@ -397,7 +447,7 @@ export class RaftNode {
       meta: { index, term: this.appliedTerm, config: this.appliedConfig },
       data,
     }
-    await this.storage.saveSnapshot(snapshot, false)
+    await this.saveSnapshot(snapshot, false)
     this.snapshotIndex = index
     this.inputs.push({ type: "CompactLog", index, data })
   }
