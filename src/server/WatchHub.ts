@@ -1,8 +1,8 @@
 // Watchers of all client streams, fed with each applied revision's events (etcd's
 // watchableStore + v3rpc watch stream, minus the wire). A watcher first catches up from history,
 // then gets every later revision's matching events once, in order.
-import type { Event } from "../kv/Api.ts"
-import { compareBytes } from "../kv/Bytes.ts"
+import { EventType, type Event } from "../kv/Api.ts"
+import { compareBytes, inSpan } from "../kv/Bytes.ts"
 import { catchUp, eventsFor, type KvStore, type WatchSpec } from "../kv/index.ts"
 
 export interface WatchCreate extends WatchSpec {
@@ -24,6 +24,52 @@ export interface WatchReply {
   readonly events: ReadonlyArray<Event>
   /** The watcher asked for large replies to be split into fragments. */
   readonly fragmentable: boolean
+  /**
+   * Set when other watchers of this revision get the very same events: the wire layer may
+   * encode them once and keep the encoding here for the others (fan-out to many watchers).
+   */
+  readonly shared: SharedEvents | undefined
+}
+
+/** One revision's events as many watchers receive them; `encoded` is the wire layer's cache. */
+export interface SharedEvents {
+  encoded: Uint8Array | undefined
+}
+
+/**
+ * One applied revision, routed to every watcher. Watchers that receive all of its events (the
+ * common case: many watchers of one key or prefix) share one events list per prev_kv choice,
+ * so the list is built, and encoded, once rather than once per watcher.
+ */
+class RevisionBatch {
+  readonly revision: number
+  private readonly events: ReadonlyArray<Event>
+  private withPrevKv: { readonly events: ReadonlyArray<Event>; readonly shared: SharedEvents } | undefined
+  private withoutPrevKv: { readonly events: ReadonlyArray<Event>; readonly shared: SharedEvents } | undefined
+  private readonly hasPut: boolean
+  private readonly hasDelete: boolean
+
+  constructor(events: ReadonlyArray<Event>) {
+    this.events = events
+    this.revision = events[0]!.kv.modRevision
+    this.hasPut = events.some((event) => event.type === EventType.PUT)
+    this.hasDelete = events.some((event) => event.type === EventType.DELETE)
+  }
+
+  /** The events `spec` receives, and the shared slot when they are all of the revision's events. */
+  routeTo(spec: WatchSpec): { readonly events: ReadonlyArray<Event>; readonly shared: SharedEvents | undefined } {
+    const filtersSome = (spec.noPut && this.hasPut) || (spec.noDelete && this.hasDelete)
+    if (filtersSome || !this.events.every((event) => inSpan(event.kv.key, spec.key, spec.rangeEnd))) {
+      return { events: eventsFor(spec, this.events), shared: undefined }
+    }
+    if (spec.prevKv) {
+      return (this.withPrevKv ??= { events: this.events, shared: { encoded: undefined } })
+    }
+    return (this.withoutPrevKv ??= {
+      events: this.events.map((event) => (event.prevKv === undefined ? event : { ...event, prevKv: undefined })),
+      shared: { encoded: undefined },
+    })
+  }
 }
 
 interface Watcher {
@@ -38,7 +84,7 @@ interface Watcher {
 }
 
 const reply = (revision: number, watchId: number, fields: Partial<WatchReply>): WatchReply => ({
-  revision, watchId, created: false, canceled: false, compactRevision: 0, cancelReason: "", events: [], fragmentable: false, ...fields,
+  revision, watchId, created: false, canceled: false, compactRevision: 0, cancelReason: "", events: [], fragmentable: false, shared: undefined, ...fields,
 })
 
 /** One client stream's watchers. */
@@ -95,14 +141,18 @@ export class WatchStream {
     this.send(reply(this.hub.store().currentRevision, -1, {}))
   }
 
-  deliver(revision: number, events: ReadonlyArray<Event>): void {
+  deliver(batch: RevisionBatch): void {
+    const revision = batch.revision
     for (const watcher of this.watchers.values()) {
       if (revision < watcher.nextRevision) continue
       watcher.nextRevision = revision + 1
-      const chosen = eventsFor(watcher.spec, events)
-      if (chosen.length === 0) continue
+      const { events, shared } = batch.routeTo(watcher.spec)
+      if (events.length === 0) continue
       watcher.sentSinceProgress = true
-      this.send(reply(revision, watcher.id, { events: chosen, fragmentable: watcher.fragment }))
+      this.send({
+        revision, watchId: watcher.id, created: false, canceled: false, compactRevision: 0, cancelReason: "",
+        events, fragmentable: watcher.fragment, shared,
+      })
     }
   }
 
@@ -140,8 +190,9 @@ export class WatchHub {
 
   /** One applied revision's events, all of the same revision. */
   publish(events: ReadonlyArray<Event>): void {
-    const revision = events[0]!.kv.modRevision
-    for (const stream of this.streams) stream.deliver(revision, events)
+    if (this.streams.size === 0) return
+    const batch = new RevisionBatch(events)
+    for (const stream of this.streams) stream.deliver(batch)
   }
 
   notifyProgress(): void {

@@ -1,5 +1,5 @@
 // etcdserverpb.Watch: one bidirectional stream per client call, many watchers per stream.
-import type { WatchHub, WatchReply } from "../../../server/WatchHub.ts"
+import type { SharedEvents, WatchHub, WatchReply } from "../../../server/WatchHub.ts"
 import type { Header } from "../codec/KvCodec.ts"
 import { readWatchRequest, writeWatchResponse } from "../codec/WatchCodec.ts"
 import type { Method } from "../Server.ts"
@@ -7,6 +7,23 @@ import { ProtoReader, ProtoWriter } from "../Wire.ts"
 
 /** Events per response when a watcher asked for fragments (etcd splits by size; this by count). */
 const FRAGMENT_EVENTS_MAX = 1000
+
+/**
+ * A reply whose events other watchers share: the header and events are encoded once per revision
+ * (kept in `shared`) and only the watch ID is added per watcher. Protobuf fields may come in any
+ * order, so the ID goes last.
+ */
+function encodeSharedReply(header: Header, reply: WatchReply, shared: SharedEvents): Uint8Array {
+  if (shared.encoded === undefined) {
+    const w = new ProtoWriter()
+    writeWatchResponse(w, header, { ...reply, watchId: 0, fragment: false })
+    shared.encoded = w.finish()
+  }
+  const w = new ProtoWriter(shared.encoded.length + 11)
+  w.raw(shared.encoded)
+  w.int64(2, reply.watchId)
+  return w.finish()
+}
 
 function encodeReply(header: Header, reply: WatchReply, events: WatchReply["events"], fragment: boolean): Uint8Array {
   const w = new ProtoWriter()
@@ -36,7 +53,8 @@ export function watchMethods(hub: WatchHub, header: (revision: number) => Header
             }
             return
           }
-          call.send(encodeReply(h, reply, reply.events, false))
+          if (reply.shared !== undefined) call.send(encodeSharedReply(h, reply, reply.shared))
+          else call.send(encodeReply(h, reply, reply.events, false))
         })
         return {
           onMessage: (bytes) => {
