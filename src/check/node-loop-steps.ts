@@ -1,0 +1,133 @@
+// Per-member checks of the core's traced spec actions (lines with "action" in a server trace):
+// the steps of spec/Raft.tla that one server's trace can judge on its own, without the other
+// servers or the network. Rule names follow the spec (and test/model/StepRules.ts).
+import type { CoreLine, TracedCoreState, TracedMessage } from "./server-trace-format.ts"
+
+export interface StepFinding {
+  readonly rule: StepRule
+  readonly explanation: string
+}
+
+export type StepRule =
+  | "VoteForUpToDateLog"
+  | "GrantedVoteRecorded"
+  | "AppendEntriesMatchIndex"
+  | "AppendEntriesCommitRule"
+  | "CommitOwnTerm"
+  | "CommitIndexInLog"
+  | "LeaderAppendOnly"
+
+function lastIndexOf(s: TracedCoreState): number {
+  return s.snapshotIndex + s.log.length
+}
+
+function lastTermOf(s: TracedCoreState): number {
+  return s.log.length === 0 ? s.snapshotTerm : s.log[s.log.length - 1]!.term
+}
+
+/** The term of the entry at `index`, if the traced log holds it (not compacted, not past the end). */
+export function termAt(s: TracedCoreState, index: number): number | undefined {
+  if (index === s.snapshotIndex) return s.snapshotTerm
+  return s.log[index - s.snapshotIndex - 1]?.term
+}
+
+/** HandleRequestVoteRequest: a vote goes only to a log at least as up to date, and is recorded. */
+function voteRules(line: CoreLine, m: TracedMessage, reply: TracedMessage): StepFinding[] {
+  if (reply.type !== "RequestVoteResponse" || reply.voteGranted !== true) return []
+  const s = line.state
+  const found: StepFinding[] = []
+  const ourTerm = lastTermOf(s)
+  const ourIndex = lastIndexOf(s)
+  const candidateTerm = m.lastLogTerm ?? 0
+  const candidateIndex = m.lastLogIndex ?? 0
+  if (candidateTerm < ourTerm || (candidateTerm === ourTerm && candidateIndex < ourIndex)) {
+    found.push({
+      rule: "VoteForUpToDateLog",
+      explanation: `granted a ${m.preVote === true ? "pre-vote" : "vote"} to ${m.from}, whose log ends at ` +
+        `${candidateIndex} (term ${candidateTerm}), behind ours at ${ourIndex} (term ${ourTerm})`,
+    })
+  }
+  if (reply.preVote !== true && (s.votedFor !== m.from || reply.term !== s.currentTerm)) {
+    found.push({
+      rule: "GrantedVoteRecorded",
+      explanation: `granted its term-${reply.term} vote to ${m.from} but its state says term ` +
+        `${s.currentTerm}, votedFor ${s.votedFor}`,
+    })
+  }
+  return found
+}
+
+/** HandleAppendEntriesRequest: an accepted append's entries are in the log; commit stays within them. */
+function appendRules(line: CoreLine, m: TracedMessage, reply: TracedMessage, commitBefore: number): StepFinding[] {
+  const s = line.state
+  const found: StepFinding[] = []
+  const entries = m.entries ?? []
+  const prevLogIndex = m.prevLogIndex ?? 0
+  if (reply.success === true && prevLogIndex >= commitBefore) {
+    const lastNew = prevLogIndex + entries.length
+    if (reply.matchIndex !== lastNew) {
+      found.push({ rule: "AppendEntriesMatchIndex", explanation: `accepted entries up to ${lastNew} but answered matchIndex ${reply.matchIndex}` })
+    }
+    const missing = entries.find((e) => e.index > s.snapshotIndex && termAt(s, e.index) !== e.term)
+    if (missing !== undefined) {
+      found.push({
+        rule: "AppendEntriesMatchIndex",
+        explanation: `accepted entry ${missing.index} (term ${missing.term}) but its log holds term ` +
+          `${termAt(s, missing.index) ?? "nothing"} there`,
+      })
+    }
+  }
+  const accepted = reply.success === true ? prevLogIndex + entries.length : 0
+  const allowed = Math.max(commitBefore, Math.min(m.commitIndex ?? 0, accepted))
+  if (s.commitIndex > allowed) {
+    found.push({
+      rule: "AppendEntriesCommitRule",
+      explanation: `committed ${s.commitIndex} on an append that matched up to ${accepted} ` +
+        `(leader commit ${m.commitIndex ?? 0}, own commit was ${commitBefore})`,
+    })
+  }
+  return found
+}
+
+function leaderAppendOnly(before: TracedCoreState, after: TracedCoreState): StepFinding[] {
+  if (before.state !== "Leader" || after.state !== "Leader" || before.currentTerm !== after.currentTerm) return []
+  const beforeLast = lastIndexOf(before)
+  if (lastIndexOf(after) < beforeLast) {
+    return [{ rule: "LeaderAppendOnly", explanation: `a leader's log shrank from ${beforeLast} to ${lastIndexOf(after)} in term ${after.currentTerm}` }]
+  }
+  for (let k = Math.max(before.snapshotIndex, after.snapshotIndex) + 1; k <= beforeLast; k++) {
+    if (termAt(before, k) !== termAt(after, k)) {
+      return [{ rule: "LeaderAppendOnly", explanation: `a leader rewrote entry ${k} in term ${after.currentTerm}` }]
+    }
+  }
+  return []
+}
+
+/**
+ * The findings for one core action. `before` is the member's previous traced state (undefined
+ * right after a start); `commitBefore` its commitIndex then (the recovered one after a start).
+ */
+export function checkCoreStep(line: CoreLine, before: TracedCoreState | undefined, commitBefore: number): StepFinding[] {
+  const s = line.state
+  const found: StepFinding[] = []
+  if (s.commitIndex > lastIndexOf(s)) {
+    found.push({ rule: "CommitIndexInLog", explanation: `commitIndex ${s.commitIndex} is past its last index ${lastIndexOf(s)}` })
+  }
+  if (line.message !== undefined && line.reply !== undefined) {
+    if (line.action === "HandleRequestVoteRequest") found.push(...voteRules(line, line.message, line.reply))
+    if (line.action === "HandleAppendEntriesRequest") found.push(...appendRules(line, line.message, line.reply, commitBefore))
+  }
+  if (line.action === "AdvanceCommitIndex") {
+    const n = line.params?.["n"] ?? s.commitIndex
+    const term = termAt(s, n)
+    if (s.state !== "Leader" || s.commitIndex !== n || (term !== undefined && term !== s.currentTerm)) {
+      found.push({
+        rule: "CommitOwnTerm",
+        explanation: `${s.state} in term ${s.currentTerm} advanced commitIndex to ${s.commitIndex} ` +
+          `(n = ${n}, an entry of term ${term ?? "?"})`,
+      })
+    }
+  }
+  if (before !== undefined) found.push(...leaderAppendOnly(before, s))
+  return found
+}
