@@ -8,14 +8,17 @@ export interface StepFinding {
   readonly explanation: string
 }
 
-export type StepRule =
-  | "VoteForUpToDateLog"
-  | "GrantedVoteRecorded"
-  | "AppendEntriesMatchIndex"
-  | "AppendEntriesCommitRule"
-  | "CommitOwnTerm"
-  | "CommitIndexInLog"
-  | "LeaderAppendOnly"
+export const STEP_RULES = [
+  "VoteForUpToDateLog",
+  "GrantedVoteRecorded",
+  "AppendEntriesMatchIndex",
+  "AppendEntriesCommitRule",
+  "CommitOwnTerm",
+  "CommitIndexInLog",
+  "LeaderAppendOnly",
+] as const
+
+export type StepRule = (typeof STEP_RULES)[number]
 
 function lastIndexOf(s: TracedCoreState): number {
   return s.snapshotIndex + s.log.length

@@ -18,23 +18,25 @@
 // save with sync makes everything written so far durable (one WAL, one fdatasync); a save
 // without sync is only written. A save's entries replace the log from their first index on.
 // Pure: feed lines with `check`, read the report with `report`.
-import { checkCoreStep, termAt } from "./node-loop-steps.ts"
-import type { StepRule } from "./node-loop-steps.ts"
+import { checkCoreStep, STEP_RULES, termAt } from "./node-loop-steps.ts"
 import { type CoreLine, isCoreLine, type NodeLoopLine, type ServerTraceLine, type TracedCoreState, type TracedHardState, type TracedMessage } from "./server-trace-format.ts"
 
-export type NodeLoopRule =
-  | "VoteDurableBeforeSend"
-  | "MatchDurableBeforeSend"
-  | "ApplyDurable"
-  | "ApplyInOrder"
-  | "ApplyCommitted"
-  | "AnswerAfterApply"
-  | "MonotonicTerm"
-  | "MonotonicCommitIndex"
-  | "OneVotePerTerm"
-  | "RecoveredDurable"
-  | "LogContiguous"
-  | StepRule
+export const NODE_LOOP_RULES = [
+  "VoteDurableBeforeSend",
+  "MatchDurableBeforeSend",
+  "ApplyDurable",
+  "ApplyInOrder",
+  "ApplyCommitted",
+  "AnswerAfterApply",
+  "MonotonicTerm",
+  "MonotonicCommitIndex",
+  "OneVotePerTerm",
+  "RecoveredDurable",
+  "LogContiguous",
+  ...STEP_RULES,
+] as const
+
+export type NodeLoopRule = (typeof NODE_LOOP_RULES)[number]
 
 export interface NodeLoopViolation {
   /** 1-based number of the event (line) that broke the rule. */
