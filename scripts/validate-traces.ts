@@ -66,6 +66,9 @@ function reportFailure(v: TraceVerdict): void {
   console.log(m.report.replace(/^/gm, "    "))
 }
 
+/** Violations printed per server trace file (the first ones; later ones often follow from them). */
+const violationsShownMax = 10
+
 /** --server-traces: the node-loop validator over server trace files; 0 if all are clean. */
 function validateServerTraces(paths: ReadonlyArray<string>): number {
   const started = Date.now()
@@ -79,8 +82,9 @@ function validateServerTraces(paths: ReadonlyArray<string>): number {
     }
     console.log(`FAILED ${show(v.file)}: events=${report.events}${note}`)
     if (v.malformed !== undefined) console.log(`    not a server trace: ${v.malformed}`)
-    for (const violation of report.violations) console.log(`    ${describeViolation(violation)}`)
-    if (report.violationsDropped > 0) console.log(`    ... and ${report.violationsDropped} more violations`)
+    for (const violation of report.violations.slice(0, violationsShownMax)) console.log(`    ${describeViolation(violation)}`)
+    const more = report.violations.length + report.violationsDropped - violationsShownMax
+    if (more > 0) console.log(`    ... and ${more} more violations`)
   }
   const failed = verdicts.filter((v) => !serverTracePassed(v)).length
   const events = verdicts.reduce((sum, v) => sum + v.report.events, 0)

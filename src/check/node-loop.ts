@@ -224,7 +224,7 @@ export class NodeLoopChecker {
       const written = member.written.hardState
       this.flag(node, "VoteDurableBeforeSend",
         `granted its term-${m.term} vote to ${m.to}, but the durable hard state is ${describeHardState(durable)}` +
-          (holds(written) ? ` (${describeHardState(written)} written, not synced)` : " (the vote is not yet saved)"))
+          (holds(written) ? ` (${describeHardState(written)} written, not synced)` : " (no save holds the vote)"))
     }
     const earlier = member.votesSent.get(m.term)
     if (earlier !== undefined && earlier !== m.to) {

@@ -2,10 +2,11 @@
 // tracing into one list of server-trace lines, encoded and parsed back exactly as
 // --experimental-trace-file writes and `validate-traces --server-traces` reads them. A save
 // resolves only a few event-loop turns later, so a node loop that sends or applies before its
-// save finishes does so, visibly, before the Saved event. Planted node-loop bugs go to every node.
+// save finishes does so, visibly, before the Saved event. Planted bugs go to every node.
 import { putRequest, utf8, type KvResult } from "../../src/kv/index.ts"
 import { parseServerTraceLine, type ServerTraceLine } from "../../src/check/server-trace-format.ts"
 import { bootstrapStorage, type RaftOptions } from "../../src/raft/Api.ts"
+import type { BugName } from "../../src/raft/Bugs.ts"
 import { encodeCoreEvent } from "../../src/raft/TraceJson.ts"
 import type { Entry, HardState, LogIndex, Message, NodeId, Snapshot } from "../../src/raft/Types.ts"
 import { Members } from "../../src/server/Members.ts"
@@ -37,6 +38,8 @@ const ids = [1, 2, 3] as NodeId[]
 export interface TracedClusterOptions {
   readonly snapshotCount: number
   readonly bugs?: ReadonlySet<NodeLoopBug>
+  /** Bugs of the core's zoo (src/raft/Bugs.ts), planted in every node's core. */
+  readonly coreBugs?: ReadonlySet<BugName>
 }
 
 export interface TracedCluster {
@@ -75,6 +78,7 @@ export function tracedCluster(options: TracedClusterOptions): TracedCluster {
       id, electionTimeoutTicks: 10, heartbeatTimeoutTicks: 1, preVote: true, checkQuorum: true,
       appendEntriesCountMax: 64, inflightCountMax: 16, seed: id,
       trace: (event) => lines.push(JSON.stringify(encodeCoreEvent(event))),
+      ...(options.coreBugs === undefined ? {} : { bugs: options.coreBugs }),
     }
     const recovered = bootstrapStorage({ voters: ids, votersOutgoing: [], learners: [] })
     lines.push(JSON.stringify(encodeStart(raft, recovered)))

@@ -3,11 +3,12 @@
 // (src/server/NodeTrace.ts) is caught by src/check/node-loop.ts with the rule it breaks.
 import { describe, expect, it } from "vitest"
 import { checkNodeLoopTrace, describeViolation, type NodeLoopRule } from "../../src/check/node-loop.ts"
+import type { BugName } from "../../src/raft/Bugs.ts"
 import type { NodeLoopBug } from "../../src/server/NodeTrace.ts"
 import { runScenario, tracedCluster } from "./TracedCluster.ts"
 
-async function tracedRun(snapshotCount: number, bugs?: ReadonlySet<NodeLoopBug>) {
-  const c = tracedCluster({ snapshotCount, ...(bugs === undefined ? {} : { bugs }) })
+async function tracedRun(snapshotCount: number, bugs?: ReadonlySet<NodeLoopBug>, coreBugs?: ReadonlySet<BugName>) {
+  const c = tracedCluster({ snapshotCount, ...(bugs === undefined ? {} : { bugs }), ...(coreBugs === undefined ? {} : { coreBugs }) })
   try {
     await runScenario(c, 20)
   } finally {
@@ -40,6 +41,21 @@ describe("node-loop trace validation of a RaftNode cluster", () => {
       const report = await tracedRun(1000, new Set([bug]))
       const found = new Set(report.violations.map((v) => v.rule))
       for (const rule of rules) expect(found, report.violations.map(describeViolation).join("\n")).toContain(rule)
+      console.log(`${bug}: ${report.events} events, ${report.violations.length + report.violationsDropped} violations, first:\n` +
+        report.violations.slice(0, 3).map(describeViolation).join("\n"))
+    }, 60_000)
+  }
+
+  // Two bugs of the core's zoo that TLC's trace validation cannot see (spec/README.md): a vote
+  // left out of the hard state shows only after a restart, and applying is not in the spec.
+  const corePlants: ReadonlyArray<readonly [BugName, NodeLoopRule]> = [
+    ["VoteNotPersisted", "VoteDurableBeforeSend"],
+    ["ApplyUncommitted", "ApplyCommitted"],
+  ]
+  for (const [bug, rule] of corePlants) {
+    it(`catches the core's ${bug} (${rule})`, async () => {
+      const report = await tracedRun(1000, undefined, new Set([bug]))
+      expect(report.violations.map((v) => v.rule), report.violations.map(describeViolation).join("\n")).toContain(rule)
       console.log(`${bug}: ${report.events} events, ${report.violations.length + report.violationsDropped} violations, first:\n` +
         report.violations.slice(0, 3).map(describeViolation).join("\n"))
     }, 60_000)
