@@ -28,11 +28,13 @@ function lastTermOf(s: TracedCoreState): number {
   return s.log.length === 0 ? s.snapshotTerm : s.log[s.log.length - 1]!.term
 }
 
-/** The term of the entry at `index`, if the traced log holds it (not compacted, not past the end). */
+/** The term of the entry at `index`, if the traced log holds it (not compacted nor past its end). */
 export function termAt(s: TracedCoreState, index: number): number | undefined {
   if (index === s.snapshotIndex) return s.snapshotTerm
   return s.log[index - s.snapshotIndex - 1]?.term
 }
+
+const finding = (rule: StepRule, explanation: string): StepFinding => ({ rule, explanation })
 
 /** HandleRequestVoteRequest: a vote goes only to a log at least as up to date, and is recorded. */
 function voteRules(line: CoreLine, m: TracedMessage, reply: TracedMessage): StepFinding[] {
@@ -44,63 +46,70 @@ function voteRules(line: CoreLine, m: TracedMessage, reply: TracedMessage): Step
   const candidateTerm = m.lastLogTerm ?? 0
   const candidateIndex = m.lastLogIndex ?? 0
   if (candidateTerm < ourTerm || (candidateTerm === ourTerm && candidateIndex < ourIndex)) {
-    found.push({
-      rule: "VoteForUpToDateLog",
-      explanation: `granted a ${m.preVote === true ? "pre-vote" : "vote"} to ${m.from}, whose log ends at ` +
-        `${candidateIndex} (term ${candidateTerm}), behind ours at ${ourIndex} (term ${ourTerm})`,
-    })
+    const what = m.preVote === true ? "pre-vote" : "vote"
+    found.push(finding("VoteForUpToDateLog",
+      `granted a ${what} to ${m.from}, whose log ends at ${candidateIndex} (term ${candidateTerm}), ` +
+        `behind ours at ${ourIndex} (term ${ourTerm})`))
   }
   if (reply.preVote !== true && (s.votedFor !== m.from || reply.term !== s.currentTerm)) {
-    found.push({
-      rule: "GrantedVoteRecorded",
-      explanation: `granted its term-${reply.term} vote to ${m.from} but its state says term ` +
-        `${s.currentTerm}, votedFor ${s.votedFor}`,
-    })
+    found.push(finding("GrantedVoteRecorded",
+      `granted its term-${reply.term} vote to ${m.from} but its state says term ${s.currentTerm}, ` +
+        `votedFor ${s.votedFor}`))
   }
   return found
 }
 
-/** HandleAppendEntriesRequest: an accepted append's entries are in the log; commit stays within them. */
+/** HandleAppendEntriesRequest: accepted entries are in the log and acknowledged as matchIndex. */
+function appendMatchRule(s: TracedCoreState, m: TracedMessage, reply: TracedMessage): StepFinding[] {
+  const entries = m.entries ?? []
+  const lastNew = (m.prevLogIndex ?? 0) + entries.length
+  if (reply.matchIndex !== lastNew) {
+    return [finding("AppendEntriesMatchIndex", `accepted entries up to ${lastNew} but answered matchIndex ${reply.matchIndex}`)]
+  }
+  const missing = entries.find((e) => e.index > s.snapshotIndex && termAt(s, e.index) !== e.term)
+  if (missing === undefined) return []
+  return [finding("AppendEntriesMatchIndex",
+    `accepted entry ${missing.index} (term ${missing.term}) but its log holds term ` +
+      `${termAt(s, missing.index) ?? "nothing"} there`)]
+}
+
+/** HandleAppendEntriesRequest: commitIndex' <= Max(commitIndex, Min(m.commitIndex, lastNew)). */
 function appendRules(line: CoreLine, m: TracedMessage, reply: TracedMessage, commitBefore: number): StepFinding[] {
   const s = line.state
-  const found: StepFinding[] = []
-  const entries = m.entries ?? []
   const prevLogIndex = m.prevLogIndex ?? 0
-  if (reply.success === true && prevLogIndex >= commitBefore) {
-    const lastNew = prevLogIndex + entries.length
-    if (reply.matchIndex !== lastNew) {
-      found.push({ rule: "AppendEntriesMatchIndex", explanation: `accepted entries up to ${lastNew} but answered matchIndex ${reply.matchIndex}` })
-    }
-    const missing = entries.find((e) => e.index > s.snapshotIndex && termAt(s, e.index) !== e.term)
-    if (missing !== undefined) {
-      found.push({
-        rule: "AppendEntriesMatchIndex",
-        explanation: `accepted entry ${missing.index} (term ${missing.term}) but its log holds term ` +
-          `${termAt(s, missing.index) ?? "nothing"} there`,
-      })
-    }
-  }
-  const accepted = reply.success === true ? prevLogIndex + entries.length : 0
+  // Below the member's commitIndex the code answers with its commitIndex, not the request's range.
+  const found = reply.success === true && prevLogIndex >= commitBefore ? appendMatchRule(s, m, reply) : []
+  const accepted = reply.success === true ? prevLogIndex + (m.entries ?? []).length : 0
   const allowed = Math.max(commitBefore, Math.min(m.commitIndex ?? 0, accepted))
   if (s.commitIndex > allowed) {
-    found.push({
-      rule: "AppendEntriesCommitRule",
-      explanation: `committed ${s.commitIndex} on an append that matched up to ${accepted} ` +
-        `(leader commit ${m.commitIndex ?? 0}, own commit was ${commitBefore})`,
-    })
+    found.push(finding("AppendEntriesCommitRule",
+      `committed ${s.commitIndex} on an append that matched up to ${accepted} ` +
+        `(leader commit ${m.commitIndex ?? 0}, own commit was ${commitBefore})`))
   }
   return found
+}
+
+/** AdvanceCommitIndex: a leader commits n by counting only if the entry at n is of its term. */
+function commitOwnTerm(line: CoreLine): StepFinding[] {
+  const s = line.state
+  const n = line.params?.["n"] ?? s.commitIndex
+  const term = termAt(s, n)
+  if (s.state === "Leader" && s.commitIndex === n && (term === undefined || term === s.currentTerm)) return []
+  return [finding("CommitOwnTerm",
+    `${s.state} in term ${s.currentTerm} advanced commitIndex to ${s.commitIndex} ` +
+      `(n = ${n}, an entry of term ${term ?? "?"})`)]
 }
 
 function leaderAppendOnly(before: TracedCoreState, after: TracedCoreState): StepFinding[] {
-  if (before.state !== "Leader" || after.state !== "Leader" || before.currentTerm !== after.currentTerm) return []
+  const term = after.currentTerm
+  if (before.state !== "Leader" || after.state !== "Leader" || before.currentTerm !== term) return []
   const beforeLast = lastIndexOf(before)
   if (lastIndexOf(after) < beforeLast) {
-    return [{ rule: "LeaderAppendOnly", explanation: `a leader's log shrank from ${beforeLast} to ${lastIndexOf(after)} in term ${after.currentTerm}` }]
+    return [finding("LeaderAppendOnly", `a leader's log shrank from ${beforeLast} to ${lastIndexOf(after)} in term ${term}`)]
   }
   for (let k = Math.max(before.snapshotIndex, after.snapshotIndex) + 1; k <= beforeLast; k++) {
     if (termAt(before, k) !== termAt(after, k)) {
-      return [{ rule: "LeaderAppendOnly", explanation: `a leader rewrote entry ${k} in term ${after.currentTerm}` }]
+      return [finding("LeaderAppendOnly", `a leader rewrote entry ${k} in term ${term}`)]
     }
   }
   return []
@@ -110,27 +119,22 @@ function leaderAppendOnly(before: TracedCoreState, after: TracedCoreState): Step
  * The findings for one core action. `before` is the member's previous traced state (undefined
  * right after a start); `commitBefore` its commitIndex then (the recovered one after a start).
  */
-export function checkCoreStep(line: CoreLine, before: TracedCoreState | undefined, commitBefore: number): StepFinding[] {
+export function checkCoreStep(
+  line: CoreLine,
+  before: TracedCoreState | undefined,
+  commitBefore: number,
+): StepFinding[] {
   const s = line.state
   const found: StepFinding[] = []
   if (s.commitIndex > lastIndexOf(s)) {
-    found.push({ rule: "CommitIndexInLog", explanation: `commitIndex ${s.commitIndex} is past its last index ${lastIndexOf(s)}` })
+    found.push(finding("CommitIndexInLog", `commitIndex ${s.commitIndex} is past its last index ${lastIndexOf(s)}`))
   }
-  if (line.message !== undefined && line.reply !== undefined) {
-    if (line.action === "HandleRequestVoteRequest") found.push(...voteRules(line, line.message, line.reply))
-    if (line.action === "HandleAppendEntriesRequest") found.push(...appendRules(line, line.message, line.reply, commitBefore))
+  const { message, reply } = line
+  if (message !== undefined && reply !== undefined) {
+    if (line.action === "HandleRequestVoteRequest") found.push(...voteRules(line, message, reply))
+    if (line.action === "HandleAppendEntriesRequest") found.push(...appendRules(line, message, reply, commitBefore))
   }
-  if (line.action === "AdvanceCommitIndex") {
-    const n = line.params?.["n"] ?? s.commitIndex
-    const term = termAt(s, n)
-    if (s.state !== "Leader" || s.commitIndex !== n || (term !== undefined && term !== s.currentTerm)) {
-      found.push({
-        rule: "CommitOwnTerm",
-        explanation: `${s.state} in term ${s.currentTerm} advanced commitIndex to ${s.commitIndex} ` +
-          `(n = ${n}, an entry of term ${term ?? "?"})`,
-      })
-    }
-  }
+  if (line.action === "AdvanceCommitIndex") found.push(...commitOwnTerm(line))
   if (before !== undefined) found.push(...leaderAppendOnly(before, s))
   return found
 }

@@ -19,7 +19,15 @@
 // without sync is only written. A save's entries replace the log from their first index on.
 // Pure: feed lines with `check`, read the report with `report`.
 import { checkCoreStep, STEP_RULES, termAt } from "./node-loop-steps.ts"
-import { type CoreLine, isCoreLine, type NodeLoopLine, type ServerTraceLine, type TracedCoreState, type TracedHardState, type TracedMessage } from "./server-trace-format.ts"
+import {
+  type CoreLine,
+  isCoreLine,
+  type NodeLoopLine,
+  type ServerTraceLine,
+  type TracedCoreState,
+  type TracedHardState,
+  type TracedMessage,
+} from "./server-trace-format.ts"
 
 export const NODE_LOOP_RULES = [
   "VoteDurableBeforeSend",
@@ -99,16 +107,23 @@ function freshMember(): Member {
   }
 }
 
+type LineOf<K extends NodeLoopLine["kind"]> = Extract<NodeLoopLine, { kind: K }>
+
 const describeHardState = (h: TracedHardState): string => `term ${h.currentTerm}, vote ${h.votedFor}`
 const durableReach = (disk: Disk): number => Math.max(disk.lastIndex, disk.snapshotIndex)
+
+/** Why something past the durable log was not durable: written without sync, or not saved. */
+function notDurableBecause(member: Member, index: number): string {
+  const written = durableReach(member.written)
+  return written >= index ? ` (written up to ${written}, not synced)` : " (not yet saved)"
+}
 
 export class NodeLoopChecker {
   private readonly members = new Map<number, Member>()
   private readonly violations: NodeLoopViolation[] = []
+  private readonly violationsMax: number
   private dropped = 0
   private events = 0
-
-  private readonly violationsMax: number
 
   constructor(violationsMax = 100) {
     this.violationsMax = violationsMax
@@ -125,7 +140,12 @@ export class NodeLoopChecker {
   }
 
   report(): NodeLoopReport {
-    return { events: this.events, members: this.members.size, violations: this.violations, violationsDropped: this.dropped }
+    return {
+      events: this.events,
+      members: this.members.size,
+      violations: this.violations,
+      violationsDropped: this.dropped,
+    }
   }
 
   private memberOf(node: number): Member {
@@ -155,17 +175,25 @@ export class NodeLoopChecker {
     }
   }
 
-  private start(node: number, member: Member, line: Extract<NodeLoopLine, { kind: "Start" }>): void {
+  private start(node: number, member: Member, line: LineOf<"Start">): void {
     const durable = member.durable.hardState
     const recovered = line.hardState
     const votedBefore = recovered.currentTerm === durable.currentTerm && durable.votedFor !== 0
-    if (recovered.currentTerm < durable.currentTerm || (votedBefore && recovered.votedFor !== durable.votedFor)) {
-      this.flag(node, "RecoveredDurable", `recovered ${describeHardState(recovered)}, but ${describeHardState(durable)} was durable`)
+    const voteLost = votedBefore && recovered.votedFor !== durable.votedFor
+    if (recovered.currentTerm < durable.currentTerm || voteLost) {
+      this.flag(node, "RecoveredDurable",
+        `recovered ${describeHardState(recovered)}, but ${describeHardState(durable)} was durable`)
     }
     if (recovered.commitIndex < durable.commitIndex) {
-      this.flag(node, "RecoveredDurable", `recovered commitIndex ${recovered.commitIndex}, but ${durable.commitIndex} was durable`)
+      this.flag(node, "RecoveredDurable",
+        `recovered commitIndex ${recovered.commitIndex}, but ${durable.commitIndex} was durable`)
     }
-    const disk: Disk = { hardState: recovered, lastIndex: line.lastIndex, lastTerm: line.lastTerm, snapshotIndex: line.snapshotIndex }
+    const disk: Disk = {
+      hardState: recovered,
+      lastIndex: line.lastIndex,
+      lastTerm: line.lastTerm,
+      snapshotIndex: line.snapshotIndex,
+    }
     member.written = { ...disk }
     member.durable = { ...disk }
     member.appliedIndex = line.snapshotIndex
@@ -176,17 +204,19 @@ export class NodeLoopChecker {
     member.voteFor = recovered.votedFor
   }
 
-  private saved(node: number, member: Member, line: Extract<NodeLoopLine, { kind: "Saved" }>): void {
+  private saved(node: number, member: Member, line: LineOf<"Saved">): void {
     const written = member.written
     if (line.hardState !== undefined) {
       if (line.hardState.currentTerm < written.hardState.currentTerm) {
-        this.flag(node, "MonotonicTerm", `saved term ${line.hardState.currentTerm} over term ${written.hardState.currentTerm}`)
+        this.flag(node, "MonotonicTerm",
+          `saved term ${line.hardState.currentTerm} over term ${written.hardState.currentTerm}`)
       }
       written.hardState = line.hardState
     }
     if (line.firstIndex !== undefined && line.lastIndex !== undefined && line.lastTerm !== undefined) {
       if (line.firstIndex > written.lastIndex + 1) {
-        this.flag(node, "LogContiguous", `saved entries from ${line.firstIndex} on a log that ends at ${written.lastIndex}`)
+        this.flag(node, "LogContiguous",
+          `saved entries from ${line.firstIndex} on a log that ends at ${written.lastIndex}`)
       }
       written.lastIndex = line.lastIndex
       written.lastTerm = line.lastTerm
@@ -194,7 +224,7 @@ export class NodeLoopChecker {
     if (line.sync) member.durable = { ...written }
   }
 
-  private snapshotSaved(member: Member, line: Extract<NodeLoopLine, { kind: "SnapshotSaved" }>): void {
+  private snapshotSaved(member: Member, line: LineOf<"SnapshotSaved">): void {
     // A snapshot file is durable when saved. One from the leader replaces the log and the state.
     for (const disk of [member.written, member.durable]) {
       disk.snapshotIndex = Math.max(disk.snapshotIndex, line.index)
@@ -207,24 +237,28 @@ export class NodeLoopChecker {
   }
 
   private sent(node: number, member: Member, m: TracedMessage): void {
-    if (m.type === "RequestVoteResponse" && m.voteGranted === true && m.preVote !== true) this.sentVote(node, member, m)
-    if (m.type === "AppendEntriesResponse" && m.success === true && (m.matchIndex ?? 0) > durableReach(member.durable)) {
-      const written = durableReach(member.written)
+    if (m.type === "RequestVoteResponse" && m.voteGranted === true && m.preVote !== true) {
+      this.sentVote(node, member, m)
+    }
+    const matchIndex = m.matchIndex ?? 0
+    const acknowledged = m.type === "AppendEntriesResponse" && m.success === true
+    if (acknowledged && matchIndex > durableReach(member.durable)) {
       this.flag(node, "MatchDurableBeforeSend",
-        `acknowledged entries up to ${m.matchIndex} to ${m.to} (term ${m.term}), but its durable log ends at ` +
-          `${durableReach(member.durable)}` +
-          (written >= (m.matchIndex ?? 0) ? ` (written up to ${written}, not synced)` : " (not yet saved)"))
+        `acknowledged entries up to ${matchIndex} to ${m.to} (term ${m.term}), but its durable log ` +
+          `ends at ${durableReach(member.durable)}${notDurableBecause(member, matchIndex)}`)
     }
   }
 
   private sentVote(node: number, member: Member, m: TracedMessage): void {
+    // A later durable term also keeps the promise: the member can never vote in m.term again.
+    const holds = (h: TracedHardState): boolean =>
+      h.currentTerm > m.term || (h.currentTerm === m.term && h.votedFor === m.to)
     const durable = member.durable.hardState
-    const holds = (h: TracedHardState) => h.currentTerm > m.term || (h.currentTerm === m.term && h.votedFor === m.to)
     if (!holds(durable)) {
       const written = member.written.hardState
+      const why = holds(written) ? ` (${describeHardState(written)} written, not synced)` : " (no save holds the vote)"
       this.flag(node, "VoteDurableBeforeSend",
-        `granted its term-${m.term} vote to ${m.to}, but the durable hard state is ${describeHardState(durable)}` +
-          (holds(written) ? ` (${describeHardState(written)} written, not synced)` : " (no save holds the vote)"))
+        `granted its term-${m.term} vote to ${m.to}, but the durable hard state is ${describeHardState(durable)}${why}`)
     }
     const earlier = member.votesSent.get(m.term)
     if (earlier !== undefined && earlier !== m.to) {
@@ -233,56 +267,64 @@ export class NodeLoopChecker {
     member.votesSent.set(m.term, m.to)
   }
 
-  private applied(node: number, member: Member, line: Extract<NodeLoopLine, { kind: "Applied" }>): void {
+  private applied(node: number, member: Member, line: LineOf<"Applied">): void {
     const { index } = line
     if (index !== member.appliedIndex + 1) {
       this.flag(node, "ApplyInOrder", `applied ${index} after ${member.appliedIndex}`)
     }
     if (index > durableReach(member.durable)) {
-      const written = durableReach(member.written)
       this.flag(node, "ApplyDurable",
-        `applied ${index} (term ${line.term}), but its durable log ends at ${durableReach(member.durable)}` +
-          (written >= index ? ` (written up to ${written}, not synced)` : " (not yet saved)"))
+        `applied ${index} (term ${line.term}), but its durable log ends at ` +
+          `${durableReach(member.durable)}${notDurableBecause(member, index)}`)
     }
     const term = member.core === undefined ? undefined : termAt(member.core, index)
-    if (index > member.commitIndex || (term !== undefined && term !== line.term)) {
+    const otherTerm = term !== undefined && term !== line.term
+    if (index > member.commitIndex || otherTerm) {
       this.flag(node, "ApplyCommitted",
         `applied ${index} (term ${line.term}) with commitIndex ${member.commitIndex}` +
-          (term !== undefined && term !== line.term ? ` and a log of term ${term} there` : ""))
+          (otherTerm ? ` and a log of term ${term} there` : ""))
     }
     member.appliedIndex = Math.max(member.appliedIndex, index)
   }
 
   /** RaftNode answers inside the apply of the entry, so an answer may precede its Applied event. */
-  private answered(node: number, member: Member, line: Extract<NodeLoopLine, { kind: "Answered" }>): void {
+  private answered(node: number, member: Member, line: LineOf<"Answered">): void {
     if (line.index <= member.appliedIndex) return
     if (line.index === member.appliedIndex + 1) {
       member.answering = { event: this.events, index: line.index }
       return
     }
-    this.flag(node, "AnswerAfterApply", `answered request ${line.requestId} at ${line.index} with ${member.appliedIndex} applied`)
+    this.flag(node, "AnswerAfterApply",
+      `answered request ${line.requestId} at ${line.index} with ${member.appliedIndex} applied`)
   }
 
   private settleAnswer(node: number, member: Member, next: ServerTraceLine): void {
     const { event, index } = member.answering!
     member.answering = undefined
     if (!isCoreLine(next) && next.kind === "Applied" && next.index === index) return
-    this.flag(node, "AnswerAfterApply", `answered at ${index} with ${member.appliedIndex} applied, and did not apply ${index} next`, event)
+    this.flag(node, "AnswerAfterApply",
+      `answered at ${index} with ${member.appliedIndex} applied, and did not apply ${index} next`, event)
   }
 
   private checkCore(node: number, member: Member, line: CoreLine): void {
     const s = line.state
-    if (s.currentTerm < member.term) this.flag(node, "MonotonicTerm", `${line.action}: term ${s.currentTerm} after term ${member.term}`)
-    if (s.commitIndex < member.commitIndex) {
-      this.flag(node, "MonotonicCommitIndex", `${line.action}: commitIndex ${s.commitIndex} after ${member.commitIndex}`)
+    const action = line.action
+    if (s.currentTerm < member.term) {
+      this.flag(node, "MonotonicTerm", `${action}: term ${s.currentTerm} after term ${member.term}`)
     }
-    if (s.votedFor !== 0 && s.currentTerm === member.voteTerm && member.voteFor !== 0 && s.votedFor !== member.voteFor) {
-      this.flag(node, "OneVotePerTerm", `${line.action}: voted for ${s.votedFor} in term ${s.currentTerm}, after voting for ${member.voteFor}`)
+    if (s.commitIndex < member.commitIndex) {
+      this.flag(node, "MonotonicCommitIndex",
+        `${action}: commitIndex ${s.commitIndex} after ${member.commitIndex}`)
+    }
+    const sameTerm = s.currentTerm === member.voteTerm
+    if (s.votedFor !== 0 && sameTerm && member.voteFor !== 0 && s.votedFor !== member.voteFor) {
+      this.flag(node, "OneVotePerTerm",
+        `${action}: voted for ${s.votedFor} in term ${s.currentTerm}, after voting for ${member.voteFor}`)
     }
     for (const finding of checkCoreStep(line, member.core, member.commitIndex)) {
-      this.flag(node, finding.rule, `${line.action}: ${finding.explanation}`)
+      this.flag(node, finding.rule, `${action}: ${finding.explanation}`)
     }
-    if (s.currentTerm !== member.voteTerm || s.votedFor !== 0) {
+    if (!sameTerm || s.votedFor !== 0) {
       member.voteTerm = s.currentTerm
       member.voteFor = s.votedFor
     }
@@ -293,7 +335,10 @@ export class NodeLoopChecker {
 }
 
 /** Checks a whole trace. */
-export function checkNodeLoopTrace(lines: Iterable<ServerTraceLine>, violationsMax?: number): NodeLoopReport {
+export function checkNodeLoopTrace(
+  lines: Iterable<ServerTraceLine>,
+  violationsMax?: number,
+): NodeLoopReport {
   const checker = new NodeLoopChecker(violationsMax)
   for (const line of lines) checker.check(line)
   return checker.report()
