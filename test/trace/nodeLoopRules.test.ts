@@ -157,7 +157,6 @@ describe("node-loop validator rules", () => {
       mutate(trace)
       const report = validate(trace)
       expect(report.violations.map((v) => v.rule), report.violations.map(describeViolation).join("\n")).toContain(rule)
-      if (process.env["SHOW"]) console.log(report.violations.slice(0, 3).map((v) => `${rule} :: ${describeViolation(v)}`).join("\n"))
     })
   }
 
