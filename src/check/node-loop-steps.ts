@@ -16,6 +16,10 @@ export const STEP_RULES = [
   "CommitOwnTerm",
   "CommitIndexInLog",
   "LeaderAppendOnly",
+  "TimeoutStep",
+  "CampaignStep",
+  "BecomeLeaderStep",
+  "UpdateTermStep",
 ] as const
 
 export type StepRule = (typeof STEP_RULES)[number]
@@ -115,14 +119,63 @@ function leaderAppendOnly(before: TracedCoreState, after: TracedCoreState): Step
   return []
 }
 
+/** Timeout: a PreVote round keeps the term and vote; without PreVote, the spec's Campaign. */
+function timeoutStep(s: TracedCoreState, before: TracedCoreState, server: number, preVote: boolean): StepFinding[] {
+  if (!preVote) return campaignStep(s, before, server, "TimeoutStep")
+  if (s.state === "PreCandidate" && s.currentTerm === before.currentTerm && s.votedFor === before.votedFor) return []
+  return [finding("TimeoutStep",
+    `a PreVote timeout left ${s.state} in term ${s.currentTerm}, vote ${s.votedFor} ` +
+      `(was term ${before.currentTerm}, vote ${before.votedFor})`)]
+}
+
+/** Campaign (BecomeCandidate, HandleTimeoutNowRequest): the next term, as a candidate voting for itself. */
+function campaignStep(s: TracedCoreState, before: TracedCoreState, server: number, rule: StepRule): StepFinding[] {
+  if (s.state === "Candidate" && s.currentTerm === before.currentTerm + 1 && s.votedFor === server) return []
+  return [finding(rule,
+    `campaigned as ${s.state} in term ${s.currentTerm} voting for ${s.votedFor} (was term ${before.currentTerm})`)]
+}
+
+/** BecomeLeader: a candidate leads in its term and appends one no-op of that term. */
+function becomeLeaderStep(s: TracedCoreState, before: TracedCoreState): StepFinding[] {
+  const appended = lastIndexOf(s) === lastIndexOf(before) + 1 && lastTermOf(s) === s.currentTerm
+  if (before.state === "Candidate" && s.state === "Leader" && s.currentTerm === before.currentTerm && appended) return []
+  return [finding("BecomeLeaderStep",
+    `${before.state} became ${s.state} in term ${s.currentTerm} (was ${before.currentTerm}) with a log ` +
+      `ending at ${lastIndexOf(s)} (term ${lastTermOf(s)}), was ${lastIndexOf(before)}`)]
+}
+
+/** UpdateTerm: a message of a higher term makes a follower of that term, with no vote. */
+function updateTermStep(s: TracedCoreState, before: TracedCoreState, m: TracedMessage | undefined): StepFinding[] {
+  const term = m?.term ?? -1
+  if (term > before.currentTerm && s.currentTerm === term && s.state === "Follower" && s.votedFor === 0) return []
+  return [finding("UpdateTermStep",
+    `a message of term ${term} left ${s.state} in term ${s.currentTerm}, vote ${s.votedFor} ` +
+      `(was term ${before.currentTerm})`)]
+}
+
+/** The election actions, judged against the member's previous traced state. */
+function electionSteps(line: CoreLine, before: TracedCoreState, preVote: boolean | undefined): StepFinding[] {
+  const s = line.state
+  switch (line.action) {
+    case "Timeout": return preVote === undefined ? [] : timeoutStep(s, before, line.server, preVote)
+    case "BecomeCandidate":
+    case "HandleTimeoutNowRequest": return campaignStep(s, before, line.server, "CampaignStep")
+    case "BecomeLeader": return becomeLeaderStep(s, before)
+    case "UpdateTerm": return updateTermStep(s, before, line.message)
+    default: return []
+  }
+}
+
 /**
  * The findings for one core action. `before` is the member's previous traced state (undefined
- * right after a start); `commitBefore` its commitIndex then (the recovered one after a start).
+ * right after a start); `commitBefore` its commitIndex then (the recovered one after a start);
+ * `preVote` the member's setting, from its Start line.
  */
 export function checkCoreStep(
   line: CoreLine,
   before: TracedCoreState | undefined,
   commitBefore: number,
+  preVote: boolean | undefined,
 ): StepFinding[] {
   const s = line.state
   const found: StepFinding[] = []
@@ -135,6 +188,6 @@ export function checkCoreStep(
     if (line.action === "HandleAppendEntriesRequest") found.push(...appendRules(line, message, reply, commitBefore))
   }
   if (line.action === "AdvanceCommitIndex") found.push(...commitOwnTerm(line))
-  if (before !== undefined) found.push(...leaderAppendOnly(before, s))
+  if (before !== undefined) found.push(...leaderAppendOnly(before, s), ...electionSteps(line, before, preVote))
   return found
 }

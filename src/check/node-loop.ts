@@ -85,6 +85,8 @@ interface Member {
   voteFor: number
   /** Votes that left, by term, across restarts: a restart must not let a second one leave. */
   readonly votesSent: Map<number, number>
+  /** The member's PreVote setting, from its Start line. */
+  preVote: boolean | undefined
   /** An Answered event whose entry is being applied: the member's next event must apply it. */
   answering: { readonly event: number; readonly index: number } | undefined
 }
@@ -103,6 +105,7 @@ function freshMember(): Member {
     voteTerm: 0,
     voteFor: 0,
     votesSent: new Map(),
+    preVote: undefined,
     answering: undefined,
   }
 }
@@ -202,6 +205,7 @@ export class NodeLoopChecker {
     member.core = undefined
     member.voteTerm = recovered.currentTerm
     member.voteFor = recovered.votedFor
+    member.preVote = line.preVote
   }
 
   private saved(node: number, member: Member, line: LineOf<"Saved">): void {
@@ -321,7 +325,7 @@ export class NodeLoopChecker {
       this.flag(node, "OneVotePerTerm",
         `${action}: voted for ${s.votedFor} in term ${s.currentTerm}, after voting for ${member.voteFor}`)
     }
-    for (const finding of checkCoreStep(line, member.core, member.commitIndex)) {
+    for (const finding of checkCoreStep(line, member.core, member.commitIndex, member.preVote)) {
       this.flag(node, finding.rule, `${action}: ${finding.explanation}`)
     }
     if (!sameTerm || s.votedFor !== 0) {

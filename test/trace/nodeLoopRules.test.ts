@@ -124,6 +124,22 @@ const mutations: ReadonlyArray<readonly [NodeLoopRule, string, (trace: Line[]) =
     const at = indexWhere(t, (l) => isCore(l) && l.state.commitIndex > 0)
     t[at].state.commitIndex = t[at].state.snapshotIndex + t[at].state.log.length + 3
   }],
+  ["TimeoutStep", "a PreVote timeout moves to the next term", (t) => {
+    const at = indexWhere(t, (l, at) => l.action === "Timeout" && previousCore(t, at) !== undefined)
+    t[at].state.currentTerm += 1
+  }],
+  ["CampaignStep", "a candidate campaigns without voting for itself", (t) => {
+    const at = indexWhere(t, (l, at) => l.action === "BecomeCandidate" && previousCore(t, at) !== undefined)
+    t[at].state.votedFor = 0
+  }],
+  ["BecomeLeaderStep", "a new leader appends no no-op", (t) => {
+    const at = indexWhere(t, (l) => l.action === "BecomeLeader")
+    t[at].state.log.pop()
+  }],
+  ["UpdateTermStep", "a higher term leaves the member a candidate", (t) => {
+    const at = indexWhere(t, (l, at) => l.action === "UpdateTerm" && previousCore(t, at) !== undefined)
+    t[at].state.state = "Candidate"
+  }],
   ["LeaderAppendOnly", "a leader rewrites an entry in its term", (t) => {
     const at = indexWhere(t, (l, at) => {
       const before = previousCore(t, at)

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { describeViolation } from "../../src/check/node-loop.ts"
 import { delay } from "../support/EtcdProcess.ts"
 import { startVerikvCluster, type ClusterMember, type VerikvCluster } from "../support/VerikvCluster.ts"
-import { startWriteLoad, type WriteLoad } from "../support/WriteLoad.ts"
+import { lostWrites, readLoadKeys, startWriteLoad, type WriteLoad } from "../support/WriteLoad.ts"
 import { serverTraceFiles, validateServerTraceFile } from "./ServerTraceFiles.ts"
 
 const tempRoot = fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir()
@@ -26,6 +26,21 @@ function kindCounts(text: string): Map<string, number> {
     counts.set(match[1]!, (counts.get(match[1]!) ?? 0) + 1)
   }
   return counts
+}
+
+/** Polls (bounded) until a linearizable read through `member` sees every write acknowledged so far. */
+async function caughtUp(member: ClusterMember, load: WriteLoad): Promise<void> {
+  const acknowledged = new Map(load.acknowledged)
+  let missing = acknowledged.size
+  for (let k = 0; k < 600 && missing > 0; k++) {
+    try {
+      missing = lostWrites(acknowledged, await readLoadKeys(member.clientEndpoint)).length
+    } catch {
+      // no leader known yet: try again
+    }
+    if (missing > 0) await delay(50)
+  }
+  expect(missing, `${member.name} did not catch up`).toBe(0)
 }
 
 /** Polls (bounded) until the load has this many acknowledged writes. */
@@ -54,12 +69,14 @@ describe("server trace files of a real 3-member cluster", () => {
       await acknowledgedAtLeast(load, 300)
       await follower.restart()
       await acknowledgedAtLeast(load, 450)
+      await caughtUp(follower, load)
       // Then the leader: the others elect a new one, and it comes back as a follower.
       const first = await cluster.leader()
       await first.kill()
       await acknowledgedAtLeast(load, 600)
       await first.restart()
       await acknowledgedAtLeast(load, 750)
+      await caughtUp(first, load)
       await load.stop()
       load = undefined
     } finally {
