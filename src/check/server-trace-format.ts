@@ -71,8 +71,19 @@ export type NodeLoopLine =
     readonly lastTerm?: number
     readonly sync: boolean
   }
-  | { readonly kind: "SnapshotSaved"; readonly node: number; readonly index: number; readonly term: number; readonly installed: boolean }
-  | { readonly kind: "Sent"; readonly node: number; readonly afterPersist: boolean; readonly messages: ReadonlyArray<TracedMessage> }
+  | {
+    readonly kind: "SnapshotSaved"
+    readonly node: number
+    readonly index: number
+    readonly term: number
+    readonly installed: boolean
+  }
+  | {
+    readonly kind: "Sent"
+    readonly node: number
+    readonly afterPersist: boolean
+    readonly messages: ReadonlyArray<TracedMessage>
+  }
   | { readonly kind: "Applied"; readonly node: number; readonly index: number; readonly term: number }
   | { readonly kind: "Answered"; readonly node: number; readonly requestId: string; readonly index: number }
 
@@ -87,7 +98,12 @@ type Record_ = Readonly<Record<string, unknown>>
 const isRecord = (value: unknown): value is Record_ =>
   typeof value === "object" && value !== null && !Array.isArray(value)
 
-function need(record: Record_, keys: ReadonlyArray<string>, type: "number" | "boolean" | "string", what: string): void {
+function need(
+  record: Record_,
+  keys: ReadonlyArray<string>,
+  type: "number" | "boolean" | "string",
+  what: string,
+): void {
   for (const key of keys) {
     if (typeof record[key] !== type) throw new Error(`${what}: field "${key}" is not a ${type}`)
   }
@@ -122,8 +138,10 @@ export function parseServerTraceLine(text: string): ServerTraceLine {
   if (typeof value["action"] === "string") {
     need(value, ["server"], "number", value["action"])
     const state = value["state"]
-    if (!isRecord(state) || !Array.isArray(state["log"])) throw new Error(`${value["action"]}: no traced state`)
-    need(state, ["currentTerm", "votedFor", "commitIndex", "snapshotIndex", "snapshotTerm"], "number", "state")
+    const action = value["action"]
+    if (!isRecord(state) || !Array.isArray(state["log"])) throw new Error(`${action}: no traced state`)
+    const numbers = ["currentTerm", "votedFor", "commitIndex", "snapshotIndex", "snapshotTerm"]
+    need(state, numbers, "number", `${action} state`)
     return value as unknown as CoreLine
   }
   if (typeof value["kind"] === "string" && nodeLoopKinds.has(value["kind"])) {

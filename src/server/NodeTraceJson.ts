@@ -1,9 +1,10 @@
 // The JSON lines of a server trace (--experimental-trace-file), besides the core's spec-action
 // events (src/raft/TraceJson.ts encodeCoreEvent, lines with "action"). Node-loop lines have
-// "kind" instead; src/check/server-trace-format.ts reads them back, src/check/node-loop.ts checks them.
+// "kind" instead; src/check/server-trace-format.ts reads them back, src/check/node-loop.ts
+// checks them.
 //
 //   {"kind":"Start","node":i,"preVote":b,"checkQuorum":b,"hardState":H,"snapshotIndex":n,
-//    "snapshotTerm":t,"lastIndex":n,"lastTerm":t}                    what the node recovered from disk
+//    "snapshotTerm":t,"lastIndex":n,"lastTerm":t}           what the node recovered from disk
 //   {"kind":"Saved","node":i,"hardState":H?,"firstIndex":n?,"lastIndex":n?,"lastTerm":t?,"sync":b}
 //   {"kind":"SnapshotSaved","node":i,"index":n,"term":t,"installed":b}
 //   {"kind":"Sent","node":i,"afterPersist":b,"messages":[M...]}
@@ -17,7 +18,8 @@ import { encodeMessage, type Json } from "../raft/TraceJson.ts"
 import type { HardState } from "../raft/Types.ts"
 import type { NodeLoopEvent } from "./NodeTrace.ts"
 
-const encodeHardState = (h: HardState): Json => ({ currentTerm: h.currentTerm, votedFor: h.votedFor, commitIndex: h.commitIndex })
+const encodeHardState = (h: HardState): Json =>
+  ({ currentTerm: h.currentTerm, votedFor: h.votedFor, commitIndex: h.commitIndex })
 
 /** The first line of each start of a member: the durable state the node begins from. */
 export function encodeStart(options: RaftOptions, recovered: Storage): Json {
@@ -47,13 +49,17 @@ export function encodeNodeLoopEvent(event: NodeLoopEvent): Json {
         ...(event.lastTerm === undefined ? {} : { lastTerm: event.lastTerm }),
         sync: event.sync,
       }
-    case "SnapshotSaved":
-      return { kind: event.kind, node: event.node, index: event.index, term: event.term, installed: event.installed }
-    case "Sent":
-      return { kind: event.kind, node: event.node, afterPersist: event.afterPersist, messages: event.messages.map(encodeMessage) }
+    case "SnapshotSaved": {
+      const { kind, node, index, term, installed } = event
+      return { kind, node, index, term, installed }
+    }
+    case "Sent": {
+      const { kind, node, afterPersist } = event
+      return { kind, node, afterPersist, messages: event.messages.map(encodeMessage) }
+    }
     case "Applied":
       return { kind: event.kind, node: event.node, index: event.index, term: event.term }
     case "Answered":
-      return { kind: event.kind, node: event.node, requestId: event.requestId.toString(), index: event.index }
+      return { kind: event.kind, node: event.node, requestId: String(event.requestId), index: event.index }
   }
 }
