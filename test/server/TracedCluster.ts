@@ -1,10 +1,9 @@
 // Three RaftNodes (the real node loop over the real cores) on an in-memory network and disk,
-// tracing into one list of server-trace lines, encoded and parsed back exactly as
-// --experimental-trace-file writes and `validate-traces --server-traces` reads them. A save
+// tracing into one list of server-trace lines, encoded exactly as --experimental-trace-file
+// writes them (tests parse them as `validate-traces --server-traces` reads them). A save
 // resolves only a few event-loop turns later, so a node loop that sends or applies before its
 // save finishes does so, visibly, before the Saved event. Planted bugs go to every node.
 import { putRequest, utf8, type KvResult } from "../../src/kv/index.ts"
-import { parseServerTraceLine, type ServerTraceLine } from "../../src/check/server-trace-format.ts"
 import { bootstrapStorage, type RaftOptions } from "../../src/raft/Api.ts"
 import type { BugName } from "../../src/raft/Bugs.ts"
 import { encodeCoreEvent } from "../../src/raft/TraceJson.ts"
@@ -50,7 +49,6 @@ export interface TracedCluster {
   readonly put: (id: NodeId, key: string) => Promise<KvResult>
   /** The trace so far, as a file would hold it (one JSON text per line). */
   readonly lines: () => ReadonlyArray<string>
-  readonly parsed: () => ReadonlyArray<ServerTraceLine>
   readonly stop: () => void
 }
 
@@ -116,7 +114,6 @@ export function tracedCluster(options: TracedClusterOptions): TracedCluster {
     leader,
     put: (id, key) => proposeKv(nodes.get(id)!, { type: "Put", request: putRequest({ key: utf8(key), value: utf8("v") }) }),
     lines: () => lines,
-    parsed: () => lines.map(parseServerTraceLine),
     stop: () => {
       clearInterval(ticker)
       for (const node of nodes.values()) node.stop()
@@ -149,4 +146,15 @@ export async function runScenario(c: TracedCluster, writes: number): Promise<voi
   await writeRounds(c, [second], "c", writes)
   c.cut.delete(first)
   await c.nodes.get(first)!.whenApplied(c.nodes.get(second)!.commitIndex)
+}
+
+/** Runs the scenario on a fresh traced cluster and returns its trace lines. */
+export async function tracedScenario(options: TracedClusterOptions, writes: number): Promise<ReadonlyArray<string>> {
+  const c = tracedCluster(options)
+  try {
+    await runScenario(c, writes)
+  } finally {
+    c.stop()
+  }
+  return c.lines()
 }

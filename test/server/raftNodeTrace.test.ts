@@ -3,18 +3,15 @@
 // (src/server/NodeTrace.ts) is caught by src/check/node-loop.ts with the rule it breaks.
 import { describe, expect, it } from "vitest"
 import { checkNodeLoopTrace, describeViolation, type NodeLoopRule } from "../../src/check/node-loop.ts"
+import { parseServerTraceLine } from "../../src/check/server-trace-format.ts"
 import type { BugName } from "../../src/raft/Bugs.ts"
 import type { NodeLoopBug } from "../../src/server/NodeTrace.ts"
-import { runScenario, tracedCluster } from "./TracedCluster.ts"
+import { tracedScenario } from "./TracedCluster.ts"
 
 async function tracedRun(snapshotCount: number, bugs?: ReadonlySet<NodeLoopBug>, coreBugs?: ReadonlySet<BugName>) {
-  const c = tracedCluster({ snapshotCount, ...(bugs === undefined ? {} : { bugs }), ...(coreBugs === undefined ? {} : { coreBugs }) })
-  try {
-    await runScenario(c, 20)
-  } finally {
-    c.stop()
-  }
-  return checkNodeLoopTrace(c.parsed())
+  const options = { snapshotCount, ...(bugs === undefined ? {} : { bugs }), ...(coreBugs === undefined ? {} : { coreBugs }) }
+  const lines = await tracedScenario(options, 20)
+  return checkNodeLoopTrace(lines.map(parseServerTraceLine))
 }
 
 describe("node-loop trace validation of a RaftNode cluster", () => {

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest"
 import { checkNodeLoopTrace, describeViolation, NODE_LOOP_RULES, type NodeLoopRule } from "../../src/check/node-loop.ts"
 import { parseServerTraceLine } from "../../src/check/server-trace-format.ts"
-import { runScenario, tracedCluster } from "../server/TracedCluster.ts"
+import { tracedScenario } from "../server/TracedCluster.ts"
 
 // The trace as mutable JSON: mutations reach into it like a hand edit of the file would.
 type Line = any
@@ -152,13 +152,7 @@ const mutations: ReadonlyArray<readonly [NodeLoopRule, string, (trace: Line[]) =
 
 describe("node-loop validator rules", () => {
   beforeAll(async () => {
-    const c = tracedCluster({ snapshotCount: 1000 })
-    try {
-      await runScenario(c, 20)
-    } finally {
-      c.stop()
-    }
-    clean = c.lines()
+    clean = await tracedScenario({ snapshotCount: 1000 }, 20)
   }, 60_000)
 
   it("accepts the clean trace", () => {

@@ -8,7 +8,7 @@ import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { checkNodeLoopTrace } from "../../src/check/node-loop.ts"
 import { parseServerTraceLine } from "../../src/check/server-trace-format.ts"
-import { runScenario, tracedCluster } from "../server/TracedCluster.ts"
+import { tracedScenario } from "../server/TracedCluster.ts"
 import { serverTraceFiles, serverTracePassed, validateServerTraceFile } from "./ServerTraceFiles.ts"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "verikv-server-trace-files-"))
@@ -18,13 +18,7 @@ let lines: ReadonlyArray<string> = []
 
 describe("server trace files", () => {
   beforeAll(async () => {
-    const c = tracedCluster({ snapshotCount: 8 })
-    try {
-      await runScenario(c, 10)
-    } finally {
-      c.stop()
-    }
-    lines = c.lines()
+    lines = await tracedScenario({ snapshotCount: 8 }, 10)
   }, 60_000)
 
   it("validate as the same lines in memory do", () => {
