@@ -23,6 +23,9 @@ import { encodeConfig, encodeCoreEvent, encodeMessage, encodeState, type Json } 
 import { type Run, runArbitrary, type SimConfig, serverIds, simConfigs } from "./Schedule.ts"
 import { type EnvironmentEvent, runSchedule, type SimFailure } from "./Simulate.ts"
 
+// Still exported from here for code that imported them before they moved to src/raft.
+export { encodeConfig, encodeCoreEvent, encodeEntry, encodeMessage, encodeState } from "../../src/raft/TraceJson.ts"
+
 export function encodeEnvironmentEvent(event: EnvironmentEvent): Json {
   if (event.action === "Restart") return { action: event.action, server: event.server, state: encodeState(event.state) }
   return { action: event.action, message: encodeMessage(event.message) }
