@@ -11,6 +11,13 @@
 // trace files given (with or without --trace) are validated instead of new ones.
 // Exits 1 if any trace fails validation (printing its file, line and TLC's report), or if TLC or
 // Java is missing; 2 on bad flags.
+//
+//   npm run validate-traces -- --server-traces PATH...
+//
+// validates server traces (--experimental-trace-file; PATH a file, or a directory of *.ndjson
+// files) with the node-loop validator (src/check/node-loop.ts) instead, without TLC, and prints
+//   server traces: files=N events=M failed=F seconds=S
+// after one line per violation (event number, member, rule, explanation).
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
@@ -18,6 +25,8 @@ import { parseArgs } from "node:util"
 import { isBugName } from "../src/raft/Bugs.ts"
 import { simConfigs } from "../test/sim/Schedule.ts"
 import { writeTraces } from "../test/sim/TraceWriter.ts"
+import { describeViolation } from "../src/check/node-loop.ts"
+import { serverTraceFiles, serverTracePassed, validateServerTraceFile } from "../test/trace/ServerTraceFiles.ts"
 import { findTlaTools, passed, type TraceVerdict, validateTraces } from "../test/trace/TraceValidation.ts"
 
 /**
@@ -33,7 +42,8 @@ const isConfigKey = (name: string): name is ConfigKey => Object.hasOwn(simConfig
 
 const usage =
   "usage: npm run validate-traces -- [--count N] [--steps S] [--seed FIRST] [--config NAME]... " +
-  "[--bug NAME]... [--keep DIR] [[--trace] FILE]..."
+  "[--bug NAME]... [--keep DIR] [[--trace] FILE]...\n" +
+  "       npm run validate-traces -- --server-traces PATH..."
 
 function positiveInteger(flag: string, text: string): number {
   const n = Number(text)
@@ -56,6 +66,33 @@ function reportFailure(v: TraceVerdict): void {
   console.log(m.report.replace(/^/gm, "    "))
 }
 
+/** Violations printed per server trace file (the first ones; later ones often follow from them). */
+const violationsShownMax = 10
+
+/** --server-traces: the node-loop validator over server trace files; 0 if all are clean. */
+function validateServerTraces(paths: ReadonlyArray<string>): number {
+  const started = Date.now()
+  const verdicts = serverTraceFiles(paths).map(validateServerTraceFile)
+  for (const v of verdicts) {
+    const { report } = v
+    const note = v.truncated ? " (its last line was cut off and left out)" : ""
+    if (serverTracePassed(v)) {
+      console.log(`${show(v.file)}: events=${report.events} members=${report.members}${note}`)
+      continue
+    }
+    console.log(`FAILED ${show(v.file)}: events=${report.events}${note}`)
+    if (v.malformed !== undefined) console.log(`    not a server trace: ${v.malformed}`)
+    for (const violation of report.violations.slice(0, violationsShownMax)) console.log(`    ${describeViolation(violation)}`)
+    const more = report.violations.length + report.violationsDropped - violationsShownMax
+    if (more > 0) console.log(`    ... and ${more} more violations`)
+  }
+  const failed = verdicts.filter((v) => !serverTracePassed(v)).length
+  const events = verdicts.reduce((sum, v) => sum + v.report.events, 0)
+  const seconds = ((Date.now() - started) / 1000).toFixed(1)
+  console.log(`server traces: files=${verdicts.length} events=${events} failed=${failed} seconds=${seconds}`)
+  return failed === 0 && verdicts.length > 0 ? 0 : 1
+}
+
 function main(): number {
   let values, positionals
   try {
@@ -69,6 +106,7 @@ function main(): number {
         bug: { type: "string", multiple: true },
         keep: { type: "string" },
         trace: { type: "string", multiple: true },
+        "server-traces": { type: "string", multiple: true },
         help: { type: "boolean", short: "h" },
       },
     }))
@@ -80,6 +118,8 @@ function main(): number {
     console.log(usage)
     return 0
   }
+  const serverTraces = values["server-traces"] ?? []
+  if (serverTraces.length > 0) return validateServerTraces([...serverTraces, ...positionals])
   const configs = values.config ?? []
   const bugs = values.bug ?? []
   const unknown = [...configs.filter((c) => !isConfigKey(c)), ...bugs.filter((b) => !isBugName(b))]

@@ -72,6 +72,7 @@ export const serverFlags = {
     Flag.withFallbackConfig(Config.Literals(["debug", "info", "warn", "error"], envName("log-level"))),
     Flag.withDefault(defaultConfig.logLevel),
   ),
+  experimentalTraceFile: text("experimental-trace-file", "", "Append this member's Raft transitions to this file as NDJSON, for trace validation (off when empty)."),
 }
 
 type Parsed = { readonly [K in keyof typeof serverFlags]: (typeof serverFlags)[K] extends Flag.Flag<infer A> ? A : never }
@@ -110,5 +111,6 @@ export function toServerConfig(flags: Parsed): ServerConfig {
     clientTls: tls(flags.certFile, flags.keyFile, flags.trustedCaFile, flags.clientCertAuth, "client TLS"),
     peerTls: tls(flags.peerCertFile, flags.peerKeyFile, flags.peerTrustedCaFile, flags.peerClientCertAuth, "peer TLS"),
     logLevel: flags.logLevel,
+    experimentalTraceFile: flags.experimentalTraceFile,
   }
 }

@@ -33,6 +33,8 @@ export interface ServerConfig {
   readonly clientTls: TlsFiles | undefined
   readonly peerTls: TlsFiles | undefined
   readonly logLevel: "debug" | "info" | "warn" | "error"
+  /** Where to append this member's Raft transitions as NDJSON ("" = off; src/server/TraceFile.ts). */
+  readonly experimentalTraceFile: string
 }
 
 export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024
@@ -62,4 +64,5 @@ export const defaultConfig: ServerConfig = {
   clientTls: undefined,
   peerTls: undefined,
   logLevel: "info",
+  experimentalTraceFile: "",
 }

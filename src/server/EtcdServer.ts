@@ -18,6 +18,7 @@ import { clusterMethods } from "../platform/grpc/services/ClusterService.ts"
 import { maintenanceMethods } from "../platform/grpc/services/MaintenanceService.ts"
 import { watchMethods } from "../platform/grpc/services/WatchService.ts"
 import { GrpcError, Status } from "../platform/grpc/Status.ts"
+import type { RaftOptions } from "../raft/Api.ts"
 import type { NodeId } from "../raft/Types.ts"
 import { type ServerConfig, type TlsFiles, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVERHEAD_BYTES } from "./Config.ts"
 import { AutoCompactor, parseCompactionPolicy } from "./AutoCompactor.ts"
@@ -31,6 +32,7 @@ import { Membership } from "./Membership.ts"
 import { proposeKv, ServerMachine } from "./ServerMachine.ts"
 import { LeaseClock } from "./LeaseClock.ts"
 import { RaftNode, RequestTimeoutError } from "./RaftNode.ts"
+import { TraceFile } from "./TraceFile.ts"
 import { WatchHub } from "./WatchHub.ts"
 
 export const VERSION = "3.4.0-verikv.0.1.0"
@@ -165,21 +167,27 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     tls: config.peerTls,
     logger: log,
   })
+  // --experimental-trace-file: without it no trace callback is set, and tracing costs nothing.
+  const traceFile = config.experimentalTraceFile === "" ? undefined : new TraceFile(config.experimentalTraceFile)
+  const raftOptions: RaftOptions = {
+    id: selfId,
+    electionTimeoutTicks: electionTicks,
+    heartbeatTimeoutTicks: 1,
+    preVote: true,
+    checkQuorum: true,
+    appendEntriesCountMax: 1024,
+    inflightCountMax: 256,
+    seed: randomInt(2 ** 31),
+    ...(traceFile === undefined ? {} : { trace: traceFile.core }),
+  }
+  traceFile?.start(raftOptions, disk.raftStorage)
   const node = new RaftNode(
     {
-      raft: {
-        id: selfId,
-        electionTimeoutTicks: electionTicks,
-        heartbeatTimeoutTicks: 1,
-        preVote: true,
-        checkQuorum: true,
-        appendEntriesCountMax: 1024,
-        inflightCountMax: 256,
-        seed: randomInt(2 ** 31),
-      },
+      raft: raftOptions,
       snapshotCount: config.snapshotCount,
       requestTimeoutMs: 5000 + 2 * config.electionTimeoutMs,
       nowMs: () => performance.now(),
+      ...(traceFile === undefined ? {} : { trace: traceFile.loop }),
     },
     disk.raftStorage,
     disk.storage,

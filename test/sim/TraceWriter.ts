@@ -14,67 +14,17 @@
 // after the action: currentTerm, state, votedFor, leaderId, commitIndex, snapshotIndex,
 // snapshotTerm, log (the entries after the snapshot) and config.
 //
-// Encodings: an entry is {term,index,type,value,config}: value is the one-byte payload as a
-// number (0 for a no-op and for Config entries: the spec's NoOp); config is
-// {voters,votersOutgoing,learners} with sorted ids, and empty lists for Normal entries (the
-// spec's NoConfig). Messages carry all their fields; an InstallSnapshotRequest carries the
-// spec's snapshotIndex, snapshotTerm, snapshotConfig and the snapshot data as an array.
-// No null appears anywhere (TLC's JSON reader has no value for it).
+// Encodings: src/raft/TraceJson.ts (shared with a server's --experimental-trace-file).
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import fc from "fast-check"
 import type { BugName } from "../../src/raft/Bugs.ts"
-import type { TraceEvent, TracedState } from "../../src/raft/Trace.ts"
-import type { Config, Entry, Message } from "../../src/raft/Types.ts"
+import { encodeConfig, encodeCoreEvent, encodeMessage, encodeState, type Json } from "../../src/raft/TraceJson.ts"
 import { type Run, runArbitrary, type SimConfig, serverIds, simConfigs } from "./Schedule.ts"
 import { type EnvironmentEvent, runSchedule, type SimFailure } from "./Simulate.ts"
 
-type Json = string | number | boolean | Json[] | { [key: string]: Json }
-
-const noConfig: Config = { voters: [], votersOutgoing: [], learners: [] }
-
-export function encodeConfig(config: Config): Json {
-  return { voters: [...config.voters], votersOutgoing: [...config.votersOutgoing], learners: [...config.learners] }
-}
-
-export function encodeEntry(entry: Entry): Json {
-  const value = entry.type === "Normal" && entry.data.length > 0 ? entry.data[0]! : 0
-  return { term: entry.term, index: entry.index, type: entry.type, value, config: encodeConfig(entry.config ?? noConfig) }
-}
-
-export function encodeMessage(m: Message): Json {
-  switch (m.type) {
-    case "AppendEntriesRequest":
-      return { ...m, entries: m.entries.map(encodeEntry) }
-    case "InstallSnapshotRequest": {
-      const { snapshot, ...rest } = m
-      return {
-        ...rest,
-        snapshotIndex: snapshot.meta.index,
-        snapshotTerm: snapshot.meta.term,
-        snapshotConfig: encodeConfig(snapshot.meta.config),
-        snapshotData: Array.from(snapshot.data),
-      }
-    }
-    default:
-      return { ...m }
-  }
-}
-
-export function encodeState(state: TracedState): Json {
-  return { ...state, log: state.log.map(encodeEntry), config: encodeConfig(state.config) }
-}
-
-export function encodeCoreEvent(event: TraceEvent): Json {
-  return {
-    action: event.action,
-    server: event.server,
-    ...(event.message === undefined ? {} : { message: encodeMessage(event.message) }),
-    ...(event.params === undefined ? {} : { params: { ...event.params } }),
-    ...(event.reply === undefined ? {} : { reply: encodeMessage(event.reply) }),
-    state: encodeState(event.state),
-  }
-}
+// Still exported from here for code that imported them before they moved to src/raft.
+export { encodeConfig, encodeCoreEvent, encodeEntry, encodeMessage, encodeState } from "../../src/raft/TraceJson.ts"
 
 export function encodeEnvironmentEvent(event: EnvironmentEvent): Json {
   if (event.action === "Restart") return { action: event.action, server: event.server, state: encodeState(event.state) }
