@@ -87,8 +87,6 @@ interface Member {
   readonly votesSent: Map<number, number>
   /** The member's PreVote setting, from its Start line. */
   preVote: boolean | undefined
-  /** An Answered event whose entry is being applied: the member's next event must apply it. */
-  answering: { readonly event: number; readonly index: number } | undefined
 }
 
 const zeroHardState: TracedHardState = { currentTerm: 0, votedFor: 0, commitIndex: 0 }
@@ -106,7 +104,6 @@ function freshMember(): Member {
     voteFor: 0,
     votesSent: new Map(),
     preVote: undefined,
-    answering: undefined,
   }
 }
 
@@ -137,7 +134,6 @@ export class NodeLoopChecker {
     this.events++
     const node = isCoreLine(line) ? line.server : line.node
     const member = this.memberOf(node)
-    if (member.answering !== undefined) this.settleAnswer(node, member, line)
     if (isCoreLine(line)) this.checkCore(node, member, line)
     else this.checkNodeLoop(node, member, line)
   }
@@ -291,23 +287,10 @@ export class NodeLoopChecker {
     member.appliedIndex = Math.max(member.appliedIndex, index)
   }
 
-  /** RaftNode answers inside the apply of the entry, so an answer may precede its Applied event. */
   private answered(node: number, member: Member, line: LineOf<"Answered">): void {
     if (line.index <= member.appliedIndex) return
-    if (line.index === member.appliedIndex + 1) {
-      member.answering = { event: this.events, index: line.index }
-      return
-    }
     this.flag(node, "AnswerAfterApply",
       `answered request ${line.requestId} at ${line.index} with ${member.appliedIndex} applied`)
-  }
-
-  private settleAnswer(node: number, member: Member, next: ServerTraceLine): void {
-    const { event, index } = member.answering!
-    member.answering = undefined
-    if (!isCoreLine(next) && next.kind === "Applied" && next.index === index) return
-    this.flag(node, "AnswerAfterApply",
-      `answered at ${index} with ${member.appliedIndex} applied, and did not apply ${index} next`, event)
   }
 
   private checkCore(node: number, member: Member, line: CoreLine): void {

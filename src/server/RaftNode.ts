@@ -412,18 +412,21 @@ export class RaftNode {
   private async apply(entries: ReadonlyArray<Entry>): Promise<void> {
     if (entries.length === 0) return this.releaseReads()
     for (const entry of entries) {
+      let answered: bigint | undefined
       assert(entry.index === this.appliedIndex + 1, "apply: entries out of order")
       if (entry.type === "Config") this.appliedConfig = entry.config!
       if (entry.type === "Config" || entry.data.length > 0) {
         const { requestId, result, events } = this.machine.applyEntry(entry)
         if (events.length > 0) this.onEvents(events)
-        if (requestId !== undefined && this.proposalWaiters.resolve(requestId, result)) {
-          this.trace?.({ kind: "Answered", node: this.options.raft.id, requestId, index: entry.index })
-        }
+        if (requestId !== undefined && this.proposalWaiters.resolve(requestId, result)) answered = requestId
       }
       this.appliedIndex = entry.index
       this.appliedTerm = entry.term
-      this.trace?.({ kind: "Applied", node: this.options.raft.id, index: entry.index, term: entry.term })
+      if (this.trace !== undefined) {
+        // The waiter's promise settles later, so the client hears back after both events.
+        this.trace({ kind: "Applied", node: this.options.raft.id, index: entry.index, term: entry.term })
+        if (answered !== undefined) this.trace({ kind: "Answered", node: this.options.raft.id, requestId: answered, index: entry.index })
+      }
     }
     this.inputs.push({ type: "Applied", index: this.appliedIndex })
     this.releaseReads()
