@@ -335,11 +335,16 @@ export class RaftNode {
 
   private step(input: Input): Ready {
     const { state, ready } = step(this.raft, input)
+    const leaderChanged = ready.leaderId !== this.leaderId
     this.raft = state
     this.role = ready.role
     this.leaderId = ready.leaderId
     // Requests held while no leader was known go out once one is (re-proposed or forwarded).
-    if (ready.leaderId !== None && (this.parked.length > 0 || this.parkedReads.length > 0)) {
+    // Requests a known leader refused (a leader transfer in progress, a full read queue) are
+    // retried once per tick: retrying on every step would re-propose them from the refusing step
+    // itself, a loop of microtasks that never yields to the ticker that ends the transfer.
+    const retry = leaderChanged || input.type === "Tick"
+    if (ready.leaderId !== None && retry && (this.parked.length > 0 || this.parkedReads.length > 0)) {
       this.proposals.push(...this.parked.splice(0))
       this.readWaiters.push(...this.parkedReads.splice(0))
     }
