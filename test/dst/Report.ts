@@ -39,7 +39,7 @@ export function describeCheck(result: SimResult): string {
 
 export function describeResult(result: SimResult, verbose: boolean): string {
   const verdict = result.failure === undefined ? "ok" : `FAILED (${result.failure.kind})`
-  const head = `seed ${result.seed}: ${verdict}; simulated ${(result.simTimeMs / 1000).toFixed(1)} s, ` +
+  const head = `seed ${result.options.seed}: ${verdict}; simulated ${(result.simTimeMs / 1000).toFixed(1)} s, ` +
     `${result.events} events, ${result.operations} operations checked (${result.unknownOutcomes} unknown outcome), ` +
     `checker ${describeCheck(result)}, event hash ${result.eventHash}`
   if (!verbose) return head
@@ -47,12 +47,10 @@ export function describeResult(result: SimResult, verbose: boolean): string {
     head,
     `  swarm: ${describeSwarm(result.swarm)}`,
     `  faults: ${describeFaultCounts(result.faults)}`,
-    `  violations: ${result.failure?.kind === "linearizability" ? 1 : 0}`,
+    `  violations: ${result.failures.length}`,
   ]
-  if (result.failure !== undefined) {
-    lines.push(`  failure (${result.failure.kind}): ${result.failure.detail}`)
-    lines.push(`  replay: ${replayCommand(result)}`)
-  }
+  for (const failure of result.failures) lines.push(`  failure (${failure.kind}): ${failure.detail}`)
+  if (result.failure !== undefined) lines.push(`  replay: ${replayCommand(result.options)}`)
   return lines.join("\n")
 }
 

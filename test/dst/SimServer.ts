@@ -32,6 +32,8 @@ export const leaseKey = (lease: LeaseId): string => `lease/${lease.toString(16)}
 
 export interface ServerOptions {
   readonly snapshotCount: number
+  /** The cores' O(n) invariant checks after every step (src/raft/Invariants.ts). */
+  readonly verify: boolean
   readonly coreBugs: ReadonlySet<BugName>
   readonly nodeLoopBugs: ReadonlySet<NodeLoopBug>
   readonly coreTrace: ((event: TraceEvent) => void) | undefined
@@ -102,6 +104,7 @@ export class SimServer {
           appendEntriesCountMax: 64,
           inflightCountMax: 16,
           seed: this.prng.nextU32(),
+          verify: this.options.verify,
           bugs: this.options.coreBugs,
           ...(this.options.coreTrace === undefined ? {} : { trace: this.options.coreTrace }),
         },

@@ -44,18 +44,22 @@ export interface SimOptions {
   readonly nodes: number
   /** A planted bug: a core bug (src/raft/Bugs.ts) or a node-loop bug (src/server/NodeTrace.ts). */
   readonly bug?: string
-  /** Changes to the swarm drawn from the seed (e.g. crash-heavy runs for the bug tests). */
-  readonly swarm?: (drawn: SwarmConfig) => SwarmConfig
+  /** Overrides the crash weight drawn from the seed (crash-heavy runs for the bug tests). */
+  readonly crashWeight?: number
   readonly hooks?: SimHooks
+  /** The cores' O(n) invariant checks after every step (default on; about 4x slower). */
+  readonly verify?: boolean
   /** Search steps for the linearizability check. */
   readonly checkStepsMax?: number
+  /**
+   * Run to the end after a safety failure (the first of each kind is kept), so that a planted
+   * bug's damage shows up where clients see it too: lost writes, non-linearizable histories.
+   */
+  readonly keepGoing?: boolean
 }
 
 export interface SimResult {
-  readonly seed: number
-  readonly steps: number
-  readonly nodes: number
-  readonly bug: string | undefined
+  readonly options: SimOptions
   readonly swarm: SwarmConfig
   readonly simTimeMs: SimMs
   readonly events: number
@@ -64,7 +68,10 @@ export interface SimResult {
   readonly unknownOutcomes: number
   readonly faults: FaultCounts
   readonly check: CheckResult | undefined
+  /** The first failure, if any. */
   readonly failure: Failure | undefined
+  /** Every failure kind seen (only the first unless keepGoing). */
+  readonly failures: ReadonlyArray<Failure>
   readonly history: History
   /** Hash of the whole event log and history: equal seeds must give equal hashes. */
   readonly eventHash: string
@@ -76,13 +83,20 @@ const HEAL_MS_MAX = CLIENT_TIMEOUT_MS + 1000
 const LIVENESS_MS_MAX = 30_000
 /** Mid-run store comparisons every this many events. */
 const STORE_CHECK_EVERY_EVENTS = 2000
+/** Events allowed after the fault phase, per fault-phase step (an event storm is a failure). */
+const EVENTS_AFTER_FAULTS_PER_STEP = 20
 const FINAL_READER_ID = 1000
 const LIVENESS_CLIENT_ID = 1001
 
-export function replayCommand(options: { readonly seed: number; readonly steps: number; readonly nodes: number; readonly bug?: string | undefined }): string {
-  const nodes = options.nodes === 3 ? "" : ` --nodes ${options.nodes}`
-  const bug = options.bug === undefined ? "" : ` --bug ${options.bug}`
-  return `npm run sim -- --seed ${options.seed} --steps ${options.steps}${nodes}${bug}`
+/** The command that replays a run (every option that changes it). */
+export function replayCommand(options: SimOptions): string {
+  const flags = [`--seed ${options.seed}`, `--steps ${options.steps}`]
+  if (options.nodes !== 3) flags.push(`--nodes ${options.nodes}`)
+  if (options.bug !== undefined) flags.push(`--bug ${options.bug}`)
+  if (options.crashWeight !== undefined) flags.push(`--crash-weight ${options.crashWeight}`)
+  if (options.keepGoing === true) flags.push("--keep-going")
+  if (options.verify === false) flags.push("--no-verify")
+  return `npm run sim -- ${flags.join(" ")}`
 }
 
 function parseBug(bug: string | undefined): { core: Set<BugName>; nodeLoop: Set<NodeLoopBug> } {
@@ -113,13 +127,15 @@ class Simulation {
   private readonly disks: Array<SimDisk> = []
   private readonly injector: FaultInjector
   private readonly leaseKeys = new Set<string>()
-  private failure: Failure | undefined
+  private readonly failures: Array<Failure> = []
+  private eventsMax = Number.MAX_SAFE_INTEGER
 
   constructor(options: SimOptions) {
     this.options = options
     const prng = new Prng(options.seed)
     const drawn = drawSwarm(prng.fork())
-    this.swarm = options.swarm === undefined ? drawn : options.swarm(drawn)
+    const crash = options.crashWeight
+    this.swarm = crash === undefined ? drawn : { ...drawn, faults: { ...drawn.faults, weights: { ...drawn.faults.weights, crash } } }
     this.recorder = new HistoryRecorder(this.scheduler)
     const ids = Array.from({ length: options.nodes }, (_, k) => (k + 1) as NodeId)
     const hooks = options.hooks ?? {}
@@ -132,6 +148,7 @@ class Simulation {
       this.disks.push(disk)
       this.servers.push(new SimServer(id, ids, this.scheduler, prng.fork(), disk, this.network, {
         snapshotCount: this.swarm.snapshotCount,
+        verify: options.verify ?? true,
         coreBugs: bugs.core,
         nodeLoopBugs: bugs.nodeLoop,
         coreTrace: hooks.core,
@@ -140,10 +157,7 @@ class Simulation {
         onLeaseRevoked: (node, lease, keyStillThere) => {
           if (keyStillThere) this.fail({ kind: "leaseKeyAfterRevoke", detail: `node ${node} applied the revoke of lease ${lease.toString(16)} but its key is still there` })
         },
-        onFatal: (node, error) => this.fail({
-          kind: error instanceof AssertionFailure ? "nodeAssertion" : "exception",
-          detail: `node ${node} stopped: ${error.stack ?? error.message}`,
-        }),
+        onFatal: (node, error) => this.nodeStopped(node, error),
         onRestart: hooks.restart,
       }))
     }
@@ -167,6 +181,7 @@ class Simulation {
     this.injector.start()
     const faultPhaseEnd = this.options.steps
     await this.runWhile(() => this.scheduler.executed < faultPhaseEnd, Number.MAX_SAFE_INTEGER)
+    this.eventsMax = this.scheduler.executed + EVENTS_AFTER_FAULTS_PER_STEP * Math.max(this.options.steps, 1000)
     this.heal()
     await this.runWhile(() => this.clients.some((client) => client.busy), this.scheduler.nowMs + HEAL_MS_MAX)
     await this.liveness()
@@ -175,7 +190,32 @@ class Simulation {
   }
 
   private fail(failure: Failure | undefined): void {
-    if (failure !== undefined && this.failure === undefined) this.failure = failure
+    if (failure === undefined || this.failures.some((known) => known.kind === failure.kind)) return
+    this.failures.push(failure)
+  }
+
+  /** A node stopped on an error: a failure; like a supervisor, restart it from its disk. */
+  private nodeStopped(node: NodeId, error: Error): void {
+    this.fail({
+      kind: error instanceof AssertionFailure ? "nodeAssertion" : "exception",
+      detail: `node ${node} stopped: ${error.stack ?? error.message}`,
+    })
+    const server = this.servers[node - 1]!
+    server.crash()
+    this.scheduler.after(TICK_MS, `restart ${node}`, () => this.guard(() => {
+      if (server.state === "down") server.start()
+    }))
+  }
+
+  /** Whether the run stops: at the first failure, or with keepGoing at the first that ends it. */
+  private get stopped(): boolean {
+    const ending = (failure: Failure): boolean =>
+      !this.options.keepGoing || failure.kind === "exception" || failure.kind === "liveness"
+    return this.failures.some(ending)
+  }
+
+  private get failure(): Failure | undefined {
+    return this.failures[0]
   }
 
   private guard(action: () => void): void {
@@ -189,9 +229,13 @@ class Simulation {
 
   /** Runs events while `condition` holds, until `deadlineMs` or the first failure. */
   private async runWhile(condition: () => boolean, deadlineMs: SimMs): Promise<void> {
-    while (this.failure === undefined && condition()) {
+    while (!this.stopped && condition()) {
       const next = this.scheduler.peekTimeMs()
       if (next === undefined || next > deadlineMs) return
+      if (this.scheduler.executed >= this.eventsMax) {
+        this.fail({ kind: "liveness", detail: `event storm: ${this.scheduler.executed} events by ${this.scheduler.nowMs} ms` })
+        return
+      }
       this.guard(() => this.scheduler.runNext())
       await settle()
       if (this.scheduler.executed % STORE_CHECK_EVERY_EVENTS === 0) this.fail(compareStores(this.servers))
@@ -210,7 +254,7 @@ class Simulation {
 
   /** A leader emerges and a final write through it commits; then every member catches up. */
   private async liveness(): Promise<void> {
-    if (this.failure !== undefined) return
+    if (this.stopped) return
     const deadlineMs = this.scheduler.nowMs + LIVENESS_MS_MAX
     let written = false
     let inFlight = false
@@ -231,7 +275,7 @@ class Simulation {
       }
       return true
     }, deadlineMs)
-    if (this.failure !== undefined) return
+    if (this.stopped) return
     if (!written) {
       const roles = this.servers.map((server) => `${server.id}:${server.state}/${server.node?.role ?? "-"}`).join(" ")
       this.fail({ kind: "liveness", detail: `no final write committed within ${LIVENESS_MS_MAX} ms after healing (${roles})` })
@@ -242,7 +286,7 @@ class Simulation {
       return leader !== undefined && this.servers.every((server) => server.node !== undefined && server.node.appliedIndex >= leader.node!.commitIndex)
     }
     await this.runWhile(() => !caughtUp(), deadlineMs)
-    if (this.failure === undefined && !caughtUp()) {
+    if (!this.stopped && !caughtUp()) {
       const applied = this.servers.map((server) => `${server.id}:${server.node?.appliedIndex}`).join(" ")
       this.fail({ kind: "liveness", detail: `members did not catch up with the leader within ${LIVENESS_MS_MAX} ms (applied ${applied})` })
     }
@@ -250,7 +294,7 @@ class Simulation {
 
   /** One linearizable read of every key, through members in turn, so the history ends known. */
   private async finalReads(): Promise<void> {
-    if (this.failure !== undefined) return
+    if (this.stopped) return
     const keys = [...new Set(this.recorder.history().map((operation) => operation.command.key))].sort()
     let next = 0
     let reading = false
@@ -271,20 +315,17 @@ class Simulation {
   }
 
   private finish(): SimResult {
-    if (this.failure === undefined) this.fail(compareStores(this.servers))
-    if (this.failure === undefined) this.fail(findLostWrite(this.servers, this.acked))
+    if (!this.stopped) this.fail(compareStores(this.servers))
+    if (!this.failures.some((failure) => failure.kind === "exception")) this.fail(findLostWrite(this.servers, this.acked))
     const history = this.recorder.history()
     let check: CheckResult | undefined
-    if (this.failure === undefined || this.failure.kind !== "exception") {
+    if (!this.failures.some((failure) => failure.kind === "exception")) {
       check = checkHistory(history, { stepsMax: this.options.checkStepsMax ?? CHECK_STEPS_MAX_DEFAULT })
       if (check.kind === "violation") this.fail({ kind: "linearizability", detail: describeViolation(check) })
     }
     this.scheduler.fold(this.scheduler.nowMs, formatHistory(history))
     return {
-      seed: this.options.seed,
-      steps: this.options.steps,
-      nodes: this.options.nodes,
-      bug: this.options.bug,
+      options: this.options,
       swarm: this.swarm,
       simTimeMs: this.scheduler.nowMs,
       events: this.scheduler.executed,
@@ -293,6 +334,7 @@ class Simulation {
       faults: this.faults,
       check,
       failure: this.failure,
+      failures: this.failures,
       history,
       eventHash: this.scheduler.eventHash.toString(16).padStart(8, "0"),
     }

@@ -25,7 +25,7 @@ export function drawSwarm(prng: Prng): SwarmConfig {
   return {
     registerClients: prng.between(2, 5),
     leaseClient: prng.chance(0.8),
-    keys: prng.between(1, 4),
+    keys: prng.between(2, 5),
     thinkMsMax: prng.pick([5, 20, 100]),
     network: {
       latencyMsMin: 1,
@@ -43,7 +43,7 @@ export function drawSwarm(prng: Prng): SwarmConfig {
     },
     faults: {
       weights: { partition: enabled(), crash: enabled(), pause: enabled(), leaderTransfer: enabled() },
-      intervalMsMax: prng.pick([300, 1000, 3000]),
+      intervalMsMax: prng.pick([500, 1500, 4000]),
       durationMsMax: prng.pick([500, 2000, 5000]),
     },
     snapshotCount: prng.chance(0.5) ? prng.between(5, 40) : 10_000,

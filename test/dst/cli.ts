@@ -1,4 +1,5 @@
 // npm run sim -- [--seed S] [--steps N] [--nodes K] [--bug Name] [--seeds M] [--history]
+//                 [--crash-weight W] [--keep-going] [--no-verify]
 // Runs the deterministic simulator on seed S (or seeds S .. S+M-1: a soak) and prints, per run,
 // the seed, simulated time, operations checked, faults by kind and the checker's result. A failing
 // seed prints the command that replays it; the exit code is 1 if any seed failed.
@@ -14,6 +15,9 @@ interface CliOptions {
   readonly nodes: number
   readonly bug: string | undefined
   readonly history: boolean
+  readonly crashWeight: number | undefined
+  readonly keepGoing: boolean
+  readonly verify: boolean
 }
 
 function parse(argv: ReadonlyArray<string>): CliOptions {
@@ -39,6 +43,9 @@ function parse(argv: ReadonlyArray<string>): CliOptions {
     nodes: integer("--nodes", 3),
     bug: value("--bug"),
     history: argv.includes("--history"),
+    crashWeight: value("--crash-weight") === undefined ? undefined : integer("--crash-weight", 0),
+    keepGoing: argv.includes("--keep-going"),
+    verify: !argv.includes("--no-verify"),
   }
 }
 
@@ -46,7 +53,15 @@ async function main(): Promise<number> {
   const cli = parse(process.argv.slice(2))
   const totals = newTotals()
   for (let k = 0; k < cli.seeds; k++) {
-    const options: SimOptions = { seed: cli.seed + k, steps: cli.steps, nodes: cli.nodes, ...(cli.bug === undefined ? {} : { bug: cli.bug }) }
+    const options: SimOptions = {
+      seed: cli.seed + k,
+      steps: cli.steps,
+      nodes: cli.nodes,
+      keepGoing: cli.keepGoing,
+      verify: cli.verify,
+      ...(cli.bug === undefined ? {} : { bug: cli.bug }),
+      ...(cli.crashWeight === undefined ? {} : { crashWeight: cli.crashWeight }),
+    }
     const result = await simulate(options)
     addToTotals(totals, result)
     const verbose = cli.seeds === 1 || result.failure !== undefined
