@@ -10,13 +10,14 @@ export interface Totals {
   simTimeMs: number
   operations: number
   unknownOutcomes: number
+  leaseExpiries: number
   /** Runs whose history the checker could neither prove nor refute within its budget. */
   checkUnknown: number
   readonly faults: FaultCounts
 }
 
 export function newTotals(): Totals {
-  return { seeds: 0, failed: 0, events: 0, simTimeMs: 0, operations: 0, unknownOutcomes: 0, checkUnknown: 0, faults: zeroFaultCounts() }
+  return { seeds: 0, failed: 0, events: 0, simTimeMs: 0, operations: 0, unknownOutcomes: 0, leaseExpiries: 0, checkUnknown: 0, faults: zeroFaultCounts() }
 }
 
 export function addToTotals(totals: Totals, result: SimResult): void {
@@ -26,6 +27,7 @@ export function addToTotals(totals: Totals, result: SimResult): void {
   totals.simTimeMs += result.simTimeMs
   totals.operations += result.operations
   totals.unknownOutcomes += result.unknownOutcomes
+  totals.leaseExpiries += result.leaseExpiries
   if (result.check?.kind === "unknown") totals.checkUnknown++
   addFaultCounts(totals.faults, result.faults)
 }
@@ -41,6 +43,7 @@ export function describeResult(result: SimResult, verbose: boolean): string {
   const verdict = result.failure === undefined ? "ok" : `FAILED (${result.failure.kind})`
   const head = `seed ${result.options.seed}: ${verdict}; simulated ${(result.simTimeMs / 1000).toFixed(1)} s, ` +
     `${result.events} events, ${result.operations} operations checked (${result.unknownOutcomes} unknown outcome), ` +
+    `${result.leaseExpiries} lease expiries, ` +
     `checker ${describeCheck(result)}, event hash ${result.eventHash}`
   if (!verbose) return head
   const lines = [
@@ -57,6 +60,7 @@ export function describeResult(result: SimResult, verbose: boolean): string {
 export function describeTotals(totals: Totals): string {
   return `${totals.seeds} seeds, ${totals.failed} failed, ${totals.operations} operations checked ` +
     `(${totals.unknownOutcomes} unknown outcome), ${totals.checkUnknown} histories UNKNOWN to the checker, ` +
-    `${totals.events} events, ${(totals.simTimeMs / 1000).toFixed(0)} s simulated\n` +
+    `${totals.leaseExpiries} lease expiries, ${totals.events} events, ` +
+    `${(totals.simTimeMs / 1000).toFixed(0)} s simulated\n` +
     `  faults: ${describeFaultCounts(totals.faults)}`
 }

@@ -42,6 +42,8 @@ export interface ServerOptions {
   readonly onApply: (id: NodeId, entry: Entry) => void
   /** Called after a revoke was applied, with the store that applied it. */
   readonly onLeaseRevoked: (id: NodeId, lease: LeaseId, keyStillThere: boolean) => void
+  /** The leader proposed the revoke of an expired lease. */
+  readonly onLeaseExpired: () => void
   /** The node stopped on an error it cannot survive (an assertion): a failure of the run. */
   readonly onFatal: (id: NodeId, error: Error) => void
   readonly onRestart: ((id: NodeId, storage: Storage) => void) | undefined
@@ -213,6 +215,7 @@ export class SimServer {
       this.leaseClock.promote(machine.store.leases.values(), nowMs, ELECTION_TIMEOUT_TICKS * TICK_MS)
     }
     for (const id of this.leaseClock.takeExpired(nowMs, LEASE_REVOKES_PER_TICK_MAX)) {
+      this.options.onLeaseExpired()
       const leaseClock = this.leaseClock
       proposeKv(node, { type: "LeaseRevoke", request: { id } }).then(
         (result) => {

@@ -66,6 +66,8 @@ export interface SimResult {
   /** Operations checked for linearizability (completed ones and ones with unknown outcome). */
   readonly operations: number
   readonly unknownOutcomes: number
+  /** Revokes of expired leases the leaders proposed (LeaseClock on simulated time). */
+  readonly leaseExpiries: number
   readonly faults: FaultCounts
   readonly check: CheckResult | undefined
   /** The first failure, if any. */
@@ -129,6 +131,7 @@ class Simulation {
   private readonly leaseKeys = new Set<string>()
   private readonly failures: Array<Failure> = []
   private eventsMax = Number.MAX_SAFE_INTEGER
+  private leaseExpiries = 0
 
   constructor(options: SimOptions) {
     this.options = options
@@ -158,6 +161,7 @@ class Simulation {
           if (keyStillThere) this.fail({ kind: "leaseKeyAfterRevoke", detail: `node ${node} applied the revoke of lease ${lease.toString(16)} but its key is still there` })
         },
         onFatal: (node, error) => this.nodeStopped(node, error),
+        onLeaseExpired: () => this.leaseExpiries++,
         onRestart: hooks.restart,
       }))
     }
@@ -331,6 +335,7 @@ class Simulation {
       events: this.scheduler.executed,
       operations: history.length,
       unknownOutcomes: history.filter((operation) => operation.completion === undefined).length,
+      leaseExpiries: this.leaseExpiries,
       faults: this.faults,
       check,
       failure: this.failure,
