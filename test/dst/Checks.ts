@@ -37,7 +37,8 @@ export class AppliedEntries {
     if (first.identity === identity) return undefined
     return {
       kind: "appliedEntryMismatch",
-      detail: `node ${node} applied entry (term:crc) ${identity} at index ${entry.index}, node ${first.node} applied ${first.identity}`,
+      detail: `node ${node} applied entry (term:crc) ${identity} at index ${entry.index}, ` +
+        `node ${first.node} applied ${first.identity}`,
     }
   }
 }
@@ -68,7 +69,9 @@ export function compareStores(servers: ReadonlyArray<SimServer>): Failure | unde
  * revision (the liveness phase makes every replica reach the last one; a lagging replica is
  * not wrong, and a write missing everywhere also fails the final reads' linearizability).
  */
-export function findLostWrite(servers: ReadonlyArray<SimServer>, acked: ReadonlyArray<AckedWrite>): Failure | undefined {
+export function findLostWrite(
+  servers: ReadonlyArray<SimServer>, acked: ReadonlyArray<AckedWrite>,
+): Failure | undefined {
   for (const server of servers) {
     const machine = server.machine
     if (machine === undefined) continue

@@ -58,9 +58,9 @@ export class HistoryRecorder {
   history(): History {
     return this.calls
       .filter((call) => !call.omitted)
-      .map((call): Operation =>
-        call.completion === undefined
-          ? { clientId: call.clientId, command: call.command, invokeTime: call.invokeTime }
-          : { clientId: call.clientId, command: call.command, invokeTime: call.invokeTime, completion: call.completion })
+      .map((call): Operation => {
+        const operation = { clientId: call.clientId, command: call.command, invokeTime: call.invokeTime }
+        return call.completion === undefined ? operation : { ...operation, completion: call.completion }
+      })
   }
 }

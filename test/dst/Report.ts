@@ -17,7 +17,10 @@ export interface Totals {
 }
 
 export function newTotals(): Totals {
-  return { seeds: 0, failed: 0, events: 0, simTimeMs: 0, operations: 0, unknownOutcomes: 0, leaseExpiries: 0, checkUnknown: 0, faults: zeroFaultCounts() }
+  return {
+    seeds: 0, failed: 0, events: 0, simTimeMs: 0, operations: 0, unknownOutcomes: 0, leaseExpiries: 0,
+    checkUnknown: 0, faults: zeroFaultCounts(),
+  }
 }
 
 export function addToTotals(totals: Totals, result: SimResult): void {
@@ -42,7 +45,8 @@ export function describeCheck(result: SimResult): string {
 export function describeResult(result: SimResult, verbose: boolean): string {
   const verdict = result.failure === undefined ? "ok" : `FAILED (${result.failure.kind})`
   const head = `seed ${result.options.seed}: ${verdict}; simulated ${(result.simTimeMs / 1000).toFixed(1)} s, ` +
-    `${result.events} events, ${result.operations} operations checked (${result.unknownOutcomes} unknown outcome), ` +
+    `${result.events} events, ${result.operations} operations checked ` +
+    `(${result.unknownOutcomes} unknown outcome), ` +
     `${result.leaseExpiries} lease expiries, ` +
     `checker ${describeCheck(result)}, event hash ${result.eventHash}`
   if (!verbose) return head

@@ -30,7 +30,9 @@ export async function runSeedBlock(
 }
 
 /** The CI check of one block: every seed passes, and the block checked a real amount of work. */
-export async function expectSeedBlockPasses(first: number, count: number, options: Partial<Omit<SimOptions, "seed">> = {}): Promise<void> {
+export async function expectSeedBlockPasses(
+  first: number, count: number, options: Partial<Omit<SimOptions, "seed">> = {},
+): Promise<void> {
   const { totals, failed } = await runSeedBlock(first, count, options)
   expect(failed.map((result) => `seed ${result.options.seed}: ${result.failure?.kind}`)).toEqual([])
   expect(totals.seeds).toBe(count)

@@ -7,7 +7,9 @@
 // The lease client grants leases, puts one key per lease ("lease/<id>", attached to it), reads
 // it, and revokes the lease or leaves it to expire. A revoke is a delete of that key, and expiry
 // is recorded as a delete that may happen at any time after the grant (or never).
-import { compare, CompareResult, deleteRangeRequest, putOp, putRequest, txnRequest, utf8, type KvResult, type LeaseId } from "../../src/kv/index.ts"
+import {
+  compare, CompareResult, deleteRangeRequest, putOp, putRequest, txnRequest, utf8, type KvResult, type LeaseId,
+} from "../../src/kv/index.ts"
 import type { RegisterValue } from "../../src/check/index.ts"
 import type { CallRecord, HistoryRecorder } from "./HistoryRecorder.ts"
 import type { Prng } from "./Prng.ts"
@@ -59,7 +61,9 @@ export class SimClient {
   private readonly prng: Prng
   private readonly context: ClientContext
 
-  constructor(id: number, kind: "register" | "lease", keys: ReadonlyArray<string>, prng: Prng, context: ClientContext) {
+  constructor(
+    id: number, kind: "register" | "lease", keys: ReadonlyArray<string>, prng: Prng, context: ClientContext,
+  ) {
     this.id = id
     this.kind = kind
     this.keys = keys
@@ -73,7 +77,8 @@ export class SimClient {
 
   private scheduleNext(): void {
     if (this.stopping) return
-    this.context.scheduler.after(this.prng.between(1, this.context.thinkMsMax), `client ${this.id}`, () => this.act())
+    const thinkMs = this.prng.between(1, this.context.thinkMsMax)
+    this.context.scheduler.after(thinkMs, `client ${this.id}`, () => this.act())
   }
 
   private act(): void {
@@ -94,14 +99,20 @@ export class SimClient {
     if (roll < 35) return this.put(server, key, this.nextValue())
     if (roll < 70) return this.get(server, key)
     if (roll < 80) return this.delete(server, key)
-    const expected = this.prng.chance(0.7) ? (this.lastSeen.get(key) ?? null) : this.prng.pick([null, `${this.id}.${this.valueCounter}`])
+    // Mostly the value last seen (so that some succeed), else absent or this client's last write.
+    const expected = this.prng.chance(0.7)
+      ? (this.lastSeen.get(key) ?? null)
+      : this.prng.pick([null, `${this.id}.${this.valueCounter}`])
     this.cas(server, key, expected, this.nextValue())
   }
 
   private leaseStep(server: SimServer): void {
     const lease = this.lease
     if (lease === undefined) {
-      if (this.pastLeaseKeys.length > 0 && this.prng.chance(0.2)) return this.get(server, this.prng.pick(this.pastLeaseKeys))
+      // Now and then read a key whose lease was revoked or left to expire.
+      if (this.pastLeaseKeys.length > 0 && this.prng.chance(0.2)) {
+        return this.get(server, this.prng.pick(this.pastLeaseKeys))
+      }
       return this.grant(server)
     }
     if (!lease.put) return this.put(server, lease.key, this.nextValue(), lease)
@@ -159,7 +170,8 @@ export class SimClient {
     const condition = expected === null
       ? compare(bytes, CompareResult.EQUAL, { target: "CREATE", createRevision: 0 })
       : compare(bytes, CompareResult.EQUAL, { target: "VALUE", value: utf8(expected) })
-    const request = txnRequest({ compare: [condition], success: [putOp(putRequest({ key: bytes, value: utf8(value) }))] })
+    const success = [putOp(putRequest({ key: bytes, value: utf8(value) }))]
+    const request = txnRequest({ compare: [condition], success })
     this.await(server.propose({ type: "Txn", request }), (result) => {
       if (result.type !== "Txn") return this.omit(call)
       const succeeded = result.response.succeeded

@@ -42,7 +42,9 @@ export class SimDisk {
   private readonly bootstrap: Config
   private readonly label: string
 
-  constructor(scheduler: Scheduler, prng: Prng, config: DiskConfig, faults: FaultCounts, bootstrap: Config, label: string) {
+  constructor(
+    scheduler: Scheduler, prng: Prng, config: DiskConfig, faults: FaultCounts, bootstrap: Config, label: string,
+  ) {
     this.scheduler = scheduler
     this.prng = prng
     this.config = config
@@ -66,7 +68,9 @@ export class SimDisk {
         this.scheduler.after(this.drawFsyncMs(), `fsync ${this.label}`, () => {
           if (generation !== this.generation) return // crashed meanwhile: never completes
           this.durable.push(...this.volatile.splice(0, written))
-          if (this.durable.length > DURABLE_RECORDS_MAX) this.durable = foldRecords(replay(this.durable, this.bootstrap))
+          if (this.durable.length > DURABLE_RECORDS_MAX) {
+            this.durable = foldRecords(replay(this.durable, this.bootstrap))
+          }
           resume(resolve)
         })
       })

@@ -114,8 +114,9 @@ export class SimNetwork {
     }, message)
     // The real transport reports a snapshot's fate to the sender, which otherwise waits forever.
     if (snapshotTo !== undefined) {
+      const success = delivered !== undefined
       this.scheduler.after(delivered ?? this.config.latencyMsMax, `snapshotReport ${message.from}`, () =>
-        this.receive(message.from, (node) => node.push({ type: "SnapshotReport", to: snapshotTo, success: delivered !== undefined })))
+        this.receive(message.from, (node) => node.push({ type: "SnapshotReport", to: snapshotTo, success })))
     }
   }
 

@@ -2,7 +2,9 @@
 // plus what EtcdServer does around them (the ticker, request expiry, lease expiry on the leader).
 // A member is up, paused (everything addressed to it waits) or down (crashed: it keeps only its
 // disk). Each start is a new incarnation built from what the disk recovers, as a real restart.
-import { minLeaseTtlSeconds, range, rangeRequest, utf8, type KvCommand, type KvResult, type LeaseId } from "../../src/kv/index.ts"
+import {
+  minLeaseTtlSeconds, range, rangeRequest, utf8, type KvCommand, type KvResult, type LeaseId,
+} from "../../src/kv/index.ts"
 import type { Storage } from "../../src/raft/Api.ts"
 import type { BugName } from "../../src/raft/Bugs.ts"
 import type { TraceEvent } from "../../src/raft/Trace.ts"
@@ -90,7 +92,8 @@ export class SimServer {
     const storage = this.disk.recover()
     this.options.onRestart?.(this.id, storage)
     const kvConfig = { minLeaseTtlSeconds: minLeaseTtlSeconds(ELECTION_TIMEOUT_TICKS, TICK_MS) }
-    const machine = new ServerMachine(kvConfig, Members.bootstrap(this.voters.map((id) => ({ id: BigInt(id), name: `n${id}`, peerUrls: [] }))))
+    const members = this.voters.map((id) => ({ id: BigInt(id), name: `n${id}`, peerUrls: [] }))
+    const machine = new ServerMachine(kvConfig, Members.bootstrap(members))
     this.leaseClock = new LeaseClock()
     this.leading = false
     machine.onKvApplied = (command, result) => this.kvApplied(machine, command, result)
@@ -154,7 +157,9 @@ export class SimServer {
     if (this.state !== "paused") return
     this.state = "up"
     const incarnation = this.incarnation
-    for (const run of this.backlog.splice(0)) this.scheduler.after(0, `resumed ${this.id}`, () => this.runIf(incarnation, run))
+    for (const run of this.backlog.splice(0)) {
+      this.scheduler.after(0, `resumed ${this.id}`, () => this.runIf(incarnation, run))
+    }
     this.tickQueued = false
   }
 
@@ -233,7 +238,8 @@ export class SimServer {
       this.leaseClock.revoked(command.request.id)
       if (result.type === "LeaseRevoke") {
         const left = range(machine.store, rangeRequest({ key: utf8(leaseKey(command.request.id)) }))
-        this.options.onLeaseRevoked(this.id, command.request.id, left.type !== "Range" || left.response.kvs.length > 0)
+        const keyStillThere = left.type !== "Range" || left.response.kvs.length > 0
+        this.options.onLeaseRevoked(this.id, command.request.id, keyStillThere)
       }
     }
   }

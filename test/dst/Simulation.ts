@@ -6,13 +6,16 @@
 //   3. liveness: a leader must emerge and a final write must commit, then every member catches up;
 //   4. checks: final reads of every key, then linearizability, equal stores, no lost writes.
 import { AssertionFailure } from "../../src/assert.ts"
-import { checkHistory, describeOperation, formatHistory, type CheckResult, type History } from "../../src/check/index.ts"
+import {
+  checkHistory, describeOperation, formatHistory, type CheckResult, type History,
+} from "../../src/check/index.ts"
 import { putRequest, utf8, type PutRequest } from "../../src/kv/index.ts"
 import { isBugName, type BugName } from "../../src/raft/Bugs.ts"
 import type { TraceEvent } from "../../src/raft/Trace.ts"
 import type { Storage } from "../../src/raft/Api.ts"
 import type { NodeId } from "../../src/raft/Types.ts"
 import { isNodeLoopBug, type NodeLoopBug, type NodeLoopEvent } from "../../src/server/NodeTrace.ts"
+import type { RaftNode } from "../../src/server/RaftNode.ts"
 import { AppliedEntries, compareStores, findLostWrite, type Failure, type FailureKind } from "./Checks.ts"
 import { zeroFaultCounts, type FaultCounts } from "./FaultCounts.ts"
 import { FaultInjector } from "./Faults.ts"
@@ -22,7 +25,7 @@ import { Scheduler, settle, type SimMs } from "./Scheduler.ts"
 import { CLIENT_TIMEOUT_MS, SimClient, type AckedWrite, type ClientContext } from "./SimClient.ts"
 import { SimDisk } from "./SimDisk.ts"
 import { SimNetwork, type NetworkEvent } from "./SimNetwork.ts"
-import { ELECTION_TIMEOUT_TICKS, SimServer, TICK_MS } from "./SimServer.ts"
+import { ELECTION_TIMEOUT_TICKS, SimServer, TICK_MS, type ServerOptions } from "./SimServer.ts"
 import { drawSwarm, type SwarmConfig } from "./Swarm.ts"
 
 /** Trace hooks (for trace validation): each is optional and costs nothing when absent. */
@@ -128,7 +131,6 @@ class Simulation {
   private readonly network: SimNetwork
   private readonly disks: Array<SimDisk> = []
   private readonly injector: FaultInjector
-  private readonly leaseKeys = new Set<string>()
   private readonly failures: Array<Failure> = []
   private eventsMax = Number.MAX_SAFE_INTEGER
   private leaseExpiries = 0
@@ -136,35 +138,46 @@ class Simulation {
   constructor(options: SimOptions) {
     this.options = options
     const prng = new Prng(options.seed)
-    const drawn = drawSwarm(prng.fork())
-    const crash = options.crashWeight
-    this.swarm = crash === undefined ? drawn : { ...drawn, faults: { ...drawn.faults, weights: { ...drawn.faults.weights, crash } } }
+    this.swarm = withCrashWeight(drawSwarm(prng.fork()), options.crashWeight)
     this.recorder = new HistoryRecorder(this.scheduler)
-    const ids = Array.from({ length: options.nodes }, (_, k) => (k + 1) as NodeId)
     const hooks = options.hooks ?? {}
-    this.network = new SimNetwork(this.scheduler, prng.fork(), this.swarm.network, this.faults,
-      (to, act) => this.servers[to - 1]!.receive(act), hooks.network)
-    const bugs = parseBug(options.bug)
-    for (const id of ids) {
-      const disk = new SimDisk(this.scheduler, prng.fork(), this.swarm.disk, this.faults,
-        { voters: ids, votersOutgoing: [], learners: [] }, `${id}`)
-      this.disks.push(disk)
-      this.servers.push(new SimServer(id, ids, this.scheduler, prng.fork(), disk, this.network, {
-        snapshotCount: this.swarm.snapshotCount,
-        verify: options.verify ?? true,
-        coreBugs: bugs.core,
-        nodeLoopBugs: bugs.nodeLoop,
-        coreTrace: hooks.core,
-        nodeLoopTrace: hooks.nodeLoop,
-        onApply: (node, entry) => this.fail(this.applied.observe(node, entry)),
-        onLeaseRevoked: (node, lease, keyStillThere) => {
-          if (keyStillThere) this.fail({ kind: "leaseKeyAfterRevoke", detail: `node ${node} applied the revoke of lease ${lease.toString(16)} but its key is still there` })
-        },
-        onFatal: (node, error) => this.nodeStopped(node, error),
-        onLeaseExpired: () => this.leaseExpiries++,
-        onRestart: hooks.restart,
-      }))
+    const receive = (to: NodeId, act: (node: RaftNode) => void): void => this.servers[to - 1]!.receive(act)
+    this.network = new SimNetwork(this.scheduler, prng.fork(), this.swarm.network, this.faults, receive, hooks.network)
+    this.addServers(prng, hooks)
+    this.addClients(prng)
+    this.injector = new FaultInjector(
+      this.scheduler, prng.fork(), this.swarm.faults, this.faults, this.servers, this.network)
+  }
+
+  private addServers(prng: Prng, hooks: SimHooks): void {
+    const ids = Array.from({ length: this.options.nodes }, (_, k) => (k + 1) as NodeId)
+    const bugs = parseBug(this.options.bug)
+    const options: ServerOptions = {
+      snapshotCount: this.swarm.snapshotCount,
+      verify: this.options.verify ?? true,
+      coreBugs: bugs.core,
+      nodeLoopBugs: bugs.nodeLoop,
+      coreTrace: hooks.core,
+      nodeLoopTrace: hooks.nodeLoop,
+      onApply: (node, entry) => this.fail(this.applied.observe(node, entry)),
+      onLeaseRevoked: (node, lease, keyStillThere) => {
+        if (!keyStillThere) return
+        const detail = `node ${node} applied the revoke of lease ${lease.toString(16)} but its key is still there`
+        this.fail({ kind: "leaseKeyAfterRevoke", detail })
+      },
+      onLeaseExpired: () => this.leaseExpiries++,
+      onFatal: (node, error) => this.nodeStopped(node, error),
+      onRestart: hooks.restart,
     }
+    const bootstrap = { voters: ids, votersOutgoing: [], learners: [] }
+    for (const id of ids) {
+      const disk = new SimDisk(this.scheduler, prng.fork(), this.swarm.disk, this.faults, bootstrap, `${id}`)
+      this.disks.push(disk)
+      this.servers.push(new SimServer(id, ids, this.scheduler, prng.fork(), disk, this.network, options))
+    }
+  }
+
+  private addClients(prng: Prng): void {
     const context: ClientContext = {
       scheduler: this.scheduler,
       recorder: this.recorder,
@@ -174,9 +187,12 @@ class Simulation {
       onError: (error) => this.fail({ kind: "exception", detail: error.stack ?? error.message }),
     }
     const keys = Array.from({ length: this.swarm.keys }, (_, k) => `k${k}`)
-    for (let k = 0; k < this.swarm.registerClients; k++) this.clients.push(new SimClient(k + 1, "register", keys, prng.fork(), context))
-    if (this.swarm.leaseClient) this.clients.push(new SimClient(this.clients.length + 1, "lease", keys, prng.fork(), context))
-    this.injector = new FaultInjector(this.scheduler, prng.fork(), this.swarm.faults, this.faults, this.servers, this.network)
+    for (let k = 1; k <= this.swarm.registerClients; k++) {
+      this.clients.push(new SimClient(k, "register", keys, prng.fork(), context))
+    }
+    if (this.swarm.leaseClient) {
+      this.clients.push(new SimClient(this.clients.length + 1, "lease", keys, prng.fork(), context))
+    }
   }
 
   async run(): Promise<SimResult> {
@@ -227,7 +243,8 @@ class Simulation {
       action()
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error))
-      this.fail({ kind: err instanceof AssertionFailure ? "nodeAssertion" : "exception", detail: err.stack ?? err.message })
+      const kind = err instanceof AssertionFailure ? "nodeAssertion" : "exception"
+      this.fail({ kind, detail: err.stack ?? err.message })
     }
   }
 
@@ -237,7 +254,8 @@ class Simulation {
       const next = this.scheduler.peekTimeMs()
       if (next === undefined || next > deadlineMs) return
       if (this.scheduler.executed >= this.eventsMax) {
-        this.fail({ kind: "liveness", detail: `event storm: ${this.scheduler.executed} events by ${this.scheduler.nowMs} ms` })
+        const detail = `event storm: ${this.scheduler.executed} events by ${this.scheduler.nowMs} ms`
+        this.fail({ kind: "liveness", detail })
         return
       }
       this.guard(() => this.scheduler.runNext())
@@ -281,18 +299,22 @@ class Simulation {
     }, deadlineMs)
     if (this.stopped) return
     if (!written) {
-      const roles = this.servers.map((server) => `${server.id}:${server.state}/${server.node?.role ?? "-"}`).join(" ")
-      this.fail({ kind: "liveness", detail: `no final write committed within ${LIVENESS_MS_MAX} ms after healing (${roles})` })
+      const roles = this.servers.map((server) => `${server.id}:${server.state}/${server.node?.role ?? "-"}`)
+      const detail = `no final write committed within ${LIVENESS_MS_MAX} ms after healing (${roles.join(" ")})`
+      this.fail({ kind: "liveness", detail })
       return
     }
     const caughtUp = (): boolean => {
       const leader = this.leader()
-      return leader !== undefined && this.servers.every((server) => server.node !== undefined && server.node.appliedIndex >= leader.node!.commitIndex)
+      const commitIndex = leader?.node?.commitIndex
+      if (commitIndex === undefined) return false
+      return this.servers.every((server) => server.node !== undefined && server.node.appliedIndex >= commitIndex)
     }
     await this.runWhile(() => !caughtUp(), deadlineMs)
     if (!this.stopped && !caughtUp()) {
       const applied = this.servers.map((server) => `${server.id}:${server.node?.appliedIndex}`).join(" ")
-      this.fail({ kind: "liveness", detail: `members did not catch up with the leader within ${LIVENESS_MS_MAX} ms (applied ${applied})` })
+      const detail = `members did not catch up with the leader within ${LIVENESS_MS_MAX} ms (applied ${applied})`
+      this.fail({ kind: "liveness", detail })
     }
   }
 
@@ -320,10 +342,11 @@ class Simulation {
 
   private finish(): SimResult {
     if (!this.stopped) this.fail(compareStores(this.servers))
-    if (!this.failures.some((failure) => failure.kind === "exception")) this.fail(findLostWrite(this.servers, this.acked))
+    const harnessBroke = this.failures.some((failure) => failure.kind === "exception")
+    if (!harnessBroke) this.fail(findLostWrite(this.servers, this.acked))
     const history = this.recorder.history()
     let check: CheckResult | undefined
-    if (!this.failures.some((failure) => failure.kind === "exception")) {
+    if (!harnessBroke) {
       check = checkHistory(history, { stepsMax: this.options.checkStepsMax ?? CHECK_STEPS_MAX_DEFAULT })
       if (check.kind === "violation") this.fail({ kind: "linearizability", detail: describeViolation(check) })
     }
@@ -344,6 +367,11 @@ class Simulation {
       eventHash: this.scheduler.eventHash.toString(16).padStart(8, "0"),
     }
   }
+}
+
+function withCrashWeight(swarm: SwarmConfig, crash: number | undefined): SwarmConfig {
+  if (crash === undefined) return swarm
+  return { ...swarm, faults: { ...swarm.faults, weights: { ...swarm.faults.weights, crash } } }
 }
 
 function finalPut(): PutRequest {
