@@ -468,13 +468,16 @@ export function mergeReadies(readies: ReadonlyArray<Ready>): Ready {
   let mustSync = false
   const messages: Array<Message> = []
   const messagesAfterPersist: Array<Message> = []
-  const committedEntries: Array<Entry> = []
+  let committedEntries: Array<Entry> = []
   const readStates: Array<Ready["readStates"][number]> = []
   for (const ready of readies) {
     if (ready.hardState !== undefined) hardState = ready.hardState
     if (ready.snapshot !== undefined) {
       snapshot = ready.snapshot
       entries = entries.filter((entry) => entry.index > ready.snapshot!.meta.index)
+      // The snapshot already holds what earlier steps committed up to its index: applied after
+      // it, those entries would go in twice and out of order.
+      committedEntries = committedEntries.filter((entry) => entry.index > ready.snapshot!.meta.index)
     }
     const first = ready.entries[0]
     if (first !== undefined) {
