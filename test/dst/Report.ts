@@ -62,7 +62,8 @@ export function describeResult(result: SimResult, verbose: boolean): string {
 }
 
 export function describeTotals(totals: Totals): string {
-  return `${totals.seeds} seeds, ${totals.failed} failed, ${totals.operations} operations checked ` +
+  return `${totals.seeds} seeds, ${totals.failed} failed (violations: ${totals.failed}), ` +
+    `${totals.operations} operations checked ` +
     `(${totals.unknownOutcomes} unknown outcome), ${totals.checkUnknown} histories UNKNOWN to the checker, ` +
     `${totals.leaseExpiries} lease expiries, ${totals.events} events, ` +
     `${(totals.simTimeMs / 1000).toFixed(0)} s simulated\n` +
