@@ -138,7 +138,7 @@ class Simulation {
   constructor(options: SimOptions) {
     this.options = options
     const prng = new Prng(options.seed)
-    this.swarm = withCrashWeight(drawSwarm(prng.fork()), options.crashWeight)
+    this.swarm = drawRunSwarm(prng, options)
     this.recorder = new HistoryRecorder(this.scheduler)
     const hooks = options.hooks ?? {}
     const receive = (to: NodeId, act: (node: RaftNode) => void): void => this.servers[to - 1]!.receive(act)
@@ -369,9 +369,17 @@ class Simulation {
   }
 }
 
-function withCrashWeight(swarm: SwarmConfig, crash: number | undefined): SwarmConfig {
+/** The run's swarm: the first draw of the seed's PRNG, so it can be printed before the run. */
+function drawRunSwarm(prng: Prng, options: SimOptions): SwarmConfig {
+  const swarm = drawSwarm(prng.fork())
+  const crash = options.crashWeight
   if (crash === undefined) return swarm
   return { ...swarm, faults: { ...swarm.faults, weights: { ...swarm.faults.weights, crash } } }
+}
+
+/** The swarm a run of `options` will use (what `simulate` draws first). */
+export function swarmOf(options: SimOptions): SwarmConfig {
+  return drawRunSwarm(new Prng(options.seed), options)
 }
 
 function finalPut(): PutRequest {

@@ -6,7 +6,8 @@
 import { randomInt } from "node:crypto"
 import { formatHistory } from "../../src/check/index.ts"
 import { describeResult, describeTotals, newTotals, addToTotals } from "./Report.ts"
-import { simulate, type SimOptions } from "./Simulation.ts"
+import { simulate, swarmOf, type SimOptions } from "./Simulation.ts"
+import { describeSwarm } from "./Swarm.ts"
 
 interface CliOptions {
   readonly seed: number
@@ -62,6 +63,8 @@ async function main(): Promise<number> {
       ...(cli.bug === undefined ? {} : { bug: cli.bug }),
       ...(cli.crashWeight === undefined ? {} : { crashWeight: cli.crashWeight }),
     }
+    // One run: its seed and shape first, so that even a run that never ends can be replayed.
+    if (cli.seeds === 1) console.log(`seed ${options.seed}; swarm: ${describeSwarm(swarmOf(options))}`)
     const result = await simulate(options)
     addToTotals(totals, result)
     const verbose = cli.seeds === 1 || result.failure !== undefined
