@@ -21,6 +21,9 @@ export interface FaultConfig {
   readonly durationMsMax: SimMs
 }
 
+/** How often a crash or pause may impair a majority. */
+const OUTAGE_PROBABILITY = 0.2
+
 export class FaultInjector {
   private active = true
   private readonly scheduler: Scheduler
@@ -135,7 +138,15 @@ export class FaultInjector {
     this.counts.leaderTransfer++
   }
 
+  /**
+   * A member to crash or pause. Mostly only while a majority stays unimpaired: a cluster that is
+   * down most of the time leaves a history of unknown outcomes that proves little. A fifth of
+   * the time anything goes (whole-cluster outages, where lost unsynced writes bite hardest).
+   */
   private pickLive(preferLeader: boolean): SimServer | undefined {
+    const impaired = this.servers.filter((server) => server.state !== "up").length
+    const minority = Math.floor((this.servers.length - 1) / 2)
+    if (impaired >= minority && !this.prng.chance(OUTAGE_PROBABILITY)) return undefined
     const live = this.servers.filter((server) => server.state !== "down")
     if (live.length === 0) return undefined
     const leader = live.find((server) => server.node?.role === "Leader")

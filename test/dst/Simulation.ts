@@ -101,6 +101,7 @@ export function replayCommand(options: SimOptions): string {
   if (options.crashWeight !== undefined) flags.push(`--crash-weight ${options.crashWeight}`)
   if (options.keepGoing === true) flags.push("--keep-going")
   if (options.verify === false) flags.push("--no-verify")
+  if (options.checkStepsMax !== undefined) flags.push(`--check-steps ${options.checkStepsMax}`)
   return `npm run sim -- ${flags.join(" ")}`
 }
 

@@ -1,5 +1,5 @@
 // npm run sim -- [--seed S] [--steps N] [--nodes K] [--bug Name] [--seeds M] [--history]
-//                 [--crash-weight W] [--keep-going] [--no-verify]
+//                 [--crash-weight W] [--keep-going] [--no-verify] [--check-steps N]
 // Runs the deterministic simulator on seed S (or seeds S .. S+M-1: a soak) and prints, per run,
 // the seed, simulated time, operations checked, faults by kind and the checker's result. A failing
 // seed prints the command that replays it; the exit code is 1 if any seed failed.
@@ -19,6 +19,7 @@ interface CliOptions {
   readonly crashWeight: number | undefined
   readonly keepGoing: boolean
   readonly verify: boolean
+  readonly checkStepsMax: number | undefined
 }
 
 function parse(argv: ReadonlyArray<string>): CliOptions {
@@ -47,6 +48,7 @@ function parse(argv: ReadonlyArray<string>): CliOptions {
     crashWeight: value("--crash-weight") === undefined ? undefined : integer("--crash-weight", 0),
     keepGoing: argv.includes("--keep-going"),
     verify: !argv.includes("--no-verify"),
+    checkStepsMax: value("--check-steps") === undefined ? undefined : integer("--check-steps", 0),
   }
 }
 
@@ -62,6 +64,7 @@ async function main(): Promise<number> {
       verify: cli.verify,
       ...(cli.bug === undefined ? {} : { bug: cli.bug }),
       ...(cli.crashWeight === undefined ? {} : { crashWeight: cli.crashWeight }),
+      ...(cli.checkStepsMax === undefined ? {} : { checkStepsMax: cli.checkStepsMax }),
     }
     // One run: its seed and shape first, so that even a run that never ends can be replayed.
     if (cli.seeds === 1) console.log(`seed ${options.seed}; swarm: ${describeSwarm(swarmOf(options))}`)
