@@ -288,7 +288,7 @@ class Simulation {
         inFlight = true
         const call = this.recorder.invoke(LIVENESS_CLIENT_ID, { type: "put", key: "k0", value: "final" })
         leader.propose({ type: "Put", request: finalPut() }).then((result) => {
-          if (result.type !== "Put") return
+          if (result.type !== "Put") return this.fail({ kind: "exception", detail: "liveness: a plain put was refused" })
           this.recorder.complete(call, { type: "put" })
           this.acked.push({ key: "k0", value: "final", revision: result.response.header.revision })
           written = true
