@@ -335,11 +335,16 @@ export class RaftNode {
 
   private step(input: Input): Ready {
     const { state, ready } = step(this.raft, input)
+    const leaderChanged = ready.leaderId !== this.leaderId
     this.raft = state
     this.role = ready.role
     this.leaderId = ready.leaderId
     // Requests held while no leader was known go out once one is (re-proposed or forwarded).
-    if (ready.leaderId !== None && (this.parked.length > 0 || this.parkedReads.length > 0)) {
+    // Requests a known leader refused (a leader transfer in progress, a full read queue) are
+    // retried once per tick: retrying on every step would re-propose them from the refusing step
+    // itself, a loop of microtasks that never yields to the ticker that ends the transfer.
+    const retry = leaderChanged || input.type === "Tick"
+    if (ready.leaderId !== None && retry && (this.parked.length > 0 || this.parkedReads.length > 0)) {
       this.proposals.push(...this.parked.splice(0))
       this.readWaiters.push(...this.parkedReads.splice(0))
     }
@@ -466,13 +471,16 @@ export function mergeReadies(readies: ReadonlyArray<Ready>): Ready {
   let mustSync = false
   const messages: Array<Message> = []
   const messagesAfterPersist: Array<Message> = []
-  const committedEntries: Array<Entry> = []
+  let committedEntries: Array<Entry> = []
   const readStates: Array<Ready["readStates"][number]> = []
   for (const ready of readies) {
     if (ready.hardState !== undefined) hardState = ready.hardState
     if (ready.snapshot !== undefined) {
       snapshot = ready.snapshot
       entries = entries.filter((entry) => entry.index > ready.snapshot!.meta.index)
+      // The snapshot already holds what earlier steps committed up to its index: applied after
+      // it, those entries would go in twice and out of order.
+      committedEntries = committedEntries.filter((entry) => entry.index > ready.snapshot!.meta.index)
     }
     const first = ready.entries[0]
     if (first !== undefined) {
