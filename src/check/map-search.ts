@@ -5,11 +5,12 @@ import { assert } from "../assert.ts"
 import type { StepBudget } from "./budget.ts"
 import { keysOf, type Operation, type RegisterValue } from "./history.ts"
 import {
-  earlierUnansweredTwins, EventList, OperationBits, sameBits, zobristWords, type SearchResult,
+  answeredFirst, earlierUnansweredTwins, EventList, OperationBits, zobristWords, type SearchResult,
 } from "./search-support.ts"
 import { compileCommand, compileOutcome, MapState, type CompiledTxn, type ExpectedReply } from "./txn-model.ts"
 
 interface Visited {
+  /** OperationBits.snapshot() */
   readonly linearized: Uint32Array
   readonly values: ReadonlyArray<RegisterValue>
   readonly versions: Int32Array
@@ -19,15 +20,15 @@ class VisitedSet {
   private readonly buckets = new Map<number, Array<Visited>>()
 
   /** Adds the pair; false when it was already there. */
-  add(hash: number, linearized: Uint32Array, state: MapState): boolean {
+  add(hash: number, linearized: OperationBits, state: MapState): boolean {
     const bucket = this.buckets.get(hash)
     if (bucket !== undefined) {
       for (const seen of bucket) {
-        if (sameBits(seen.linearized, linearized) && sameValues(seen.values, state.values) &&
+        if (linearized.matches(seen.linearized) && sameValues(seen.values, state.values) &&
           sameVersions(seen.versions, state.versions)) return false
       }
     }
-    const entry = { linearized: linearized.slice(), values: state.values.slice(), versions: state.versions.slice() }
+    const entry = { linearized: linearized.snapshot(), values: state.values.slice(), versions: state.versions.slice() }
     if (bucket === undefined) this.buckets.set(hash, [entry])
     else bucket.push(entry)
     return true
@@ -69,16 +70,17 @@ function compile(operations: ReadonlyArray<Operation>): Compiled {
 }
 
 /** Searches for a linearization of `operations`, starting from the empty map. */
-export function searchMapLinearization(operations: ReadonlyArray<Operation>, budget: StepBudget): SearchResult {
+export function searchMapLinearization(given: ReadonlyArray<Operation>, budget: StepBudget): SearchResult {
+  const operations = answeredFirst(given)
   const { txns, replies, slotCount, tracksVersions } = compile(operations)
   const list = new EventList(operations)
   const earlierTwin = earlierUnansweredTwins(operations, list.events)
   const zobrist = zobristWords(operations.length)
-  const linearized = new OperationBits(operations.length)
   const state = new MapState(slotCount, tracksVersions)
   const visited = new VisitedSet()
   const stack: Array<Frame> = []
   let completedLeft = replies.filter((reply) => reply !== undefined).length
+  const linearized = new OperationBits(completedLeft, operations.length - completedLeft)
   let setHash = 0
   let node = list.next[0]!
 
@@ -95,7 +97,7 @@ export function searchMapLinearization(operations: ReadonlyArray<Operation>, bud
       if (accepted) {
         linearized.add(operationIndex)
         const hashAfter = setHash ^ zobrist[operationIndex]!
-        if (visited.add((hashAfter ^ state.hash) | 0, linearized.words, state)) {
+        if (visited.add((hashAfter ^ state.hash) | 0, linearized, state)) {
           stack.push({ callNode: node, undoMark })
           setHash = hashAfter
           completedLeft -= list.linearize(node)

@@ -7,12 +7,13 @@ import { assert } from "../assert.ts"
 import type { StepBudget } from "./budget.ts"
 import { nextValue, outcomeMatches, type Operation, type RegisterCommand, type RegisterValue } from "./history.ts"
 import {
-  earlierUnansweredTwins, EventList, hashValue, OperationBits, sameBits, zobristWords, type SearchResult,
+  answeredFirst, earlierUnansweredTwins, EventList, hashValue, OperationBits, zobristWords, type SearchResult,
 } from "./search-support.ts"
 
 export type { SearchResult } from "./search-support.ts"
 
 interface Visited {
+  /** OperationBits.snapshot() */
   readonly linearized: Uint32Array
   readonly value: RegisterValue
 }
@@ -21,16 +22,16 @@ class VisitedSet {
   private readonly buckets = new Map<number, Array<Visited>>()
 
   /** Adds the pair; false when it was already there. */
-  add(hash: number, linearized: Uint32Array, value: RegisterValue): boolean {
+  add(hash: number, linearized: OperationBits, value: RegisterValue): boolean {
     const bucket = this.buckets.get(hash)
     if (bucket === undefined) {
-      this.buckets.set(hash, [{ linearized: linearized.slice(), value }])
+      this.buckets.set(hash, [{ linearized: linearized.snapshot(), value }])
       return true
     }
     for (const seen of bucket) {
-      if (seen.value === value && sameBits(seen.linearized, linearized)) return false
+      if (seen.value === value && linearized.matches(seen.linearized)) return false
     }
-    bucket.push({ linearized: linearized.slice(), value })
+    bucket.push({ linearized: linearized.snapshot(), value })
     return true
   }
 }
@@ -48,18 +49,19 @@ function registerCommand(operation: Operation): RegisterCommand {
 
 /** Searches for a linearization of `operations` (all on one key) starting from `initial`. */
 export function searchLinearization(
-  operations: ReadonlyArray<Operation>,
+  given: ReadonlyArray<Operation>,
   initial: RegisterValue,
   budget: StepBudget,
 ): SearchResult {
+  const operations = answeredFirst(given)
   const list = new EventList(operations)
   const commands = operations.map(registerCommand)
   const earlierTwin = earlierUnansweredTwins(operations, list.events)
   const zobrist = zobristWords(operations.length)
-  const linearized = new OperationBits(operations.length)
   const visited = new VisitedSet()
   const stack: Array<Frame> = []
   let completedLeft = operations.filter((operation) => operation.completion !== undefined).length
+  const linearized = new OperationBits(completedLeft, operations.length - completedLeft)
   let value = initial
   let setHash = 0
   let node = list.next[0]!
@@ -79,7 +81,7 @@ export function searchLinearization(
         const valueAfter = nextValue(value, command)
         linearized.add(operationIndex)
         const hashAfter = setHash ^ zobrist[operationIndex]!
-        if (visited.add((hashAfter ^ hashValue(valueAfter)) | 0, linearized.words, valueAfter)) {
+        if (visited.add((hashAfter ^ hashValue(valueAfter)) | 0, linearized, valueAfter)) {
           stack.push({ callNode: node, valueBefore: value })
           value = valueAfter
           setHash = hashAfter

@@ -136,28 +136,98 @@ export function earlierUnansweredTwins(operations: ReadonlyArray<Operation>, eve
   return twins
 }
 
-/** A set of operation indexes as bits; index -1 counts as always in the set. */
-export class OperationBits {
-  readonly words: Uint32Array
+/**
+ * Operations ordered for the search: answered ones first, then unanswered ones, each in the
+ * given (invocation) order. OperationBits relies on this to keep its memo copies short.
+ */
+export function answeredFirst(operations: ReadonlyArray<Operation>): Array<Operation> {
+  return [
+    ...operations.filter((operation) => operation.completion !== undefined),
+    ...operations.filter((operation) => operation.completion === undefined),
+  ]
+}
 
-  constructor(operationCount: number) {
-    this.words = new Uint32Array(Math.ceil(operationCount / 32))
+const allOnes = 0xffffffff
+
+/**
+ * A set of operation indexes as bits; index -1 counts as always in the set. Indexes below
+ * `answeredCount` (answered operations, in invocation order) come first, and the unanswered ones
+ * start on a fresh word. The search linearizes answered operations roughly in invocation order,
+ * so their words are all ones up to a frontier and zero after a short window: the memo keeps
+ * only that window plus the unanswered words (for 10,000 operations that is tens of bytes, not
+ * 1.25 KB per state).
+ */
+export class OperationBits {
+  private readonly words: Uint32Array
+  private readonly answeredCount: number
+  private readonly answeredWords: number
+  private readonly padding: number
+  /** Words below `start` are all ones; the scan for it resumes where it stopped. */
+  private start = 0
+  /** Answered words from `end` on are zero. */
+  private end = 0
+
+  constructor(answeredCount: number, unansweredCount: number) {
+    this.answeredCount = answeredCount
+    this.answeredWords = Math.ceil(answeredCount / 32)
+    this.padding = this.answeredWords * 32 - answeredCount
+    this.words = new Uint32Array(this.answeredWords + Math.ceil(unansweredCount / 32))
+  }
+
+  private position(operationIndex: number): number {
+    return operationIndex < this.answeredCount ? operationIndex : operationIndex + this.padding
   }
 
   has(operationIndex: number): boolean {
-    return operationIndex === -1 || (this.words[operationIndex >>> 5]! & (1 << (operationIndex & 31))) !== 0
+    if (operationIndex === -1) return true
+    const position = this.position(operationIndex)
+    return (this.words[position >>> 5]! & (1 << (position & 31))) !== 0
   }
 
   add(operationIndex: number): void {
-    this.words[operationIndex >>> 5] = this.words[operationIndex >>> 5]! | (1 << (operationIndex & 31))
+    const position = this.position(operationIndex)
+    const word = position >>> 5
+    this.words[word] = this.words[word]! | (1 << (position & 31))
+    if (word >= this.answeredWords) return
+    if (word >= this.end) this.end = word + 1
+    while (this.start < this.answeredWords && this.words[this.start] === allOnes) this.start++
   }
 
   delete(operationIndex: number): void {
-    this.words[operationIndex >>> 5] = this.words[operationIndex >>> 5]! & ~(1 << (operationIndex & 31))
+    const position = this.position(operationIndex)
+    const word = position >>> 5
+    this.words[word] = this.words[word]! & ~(1 << (position & 31))
+    if (word >= this.answeredWords) return
+    if (word < this.start) this.start = word
+    while (this.end > 0 && this.words[this.end - 1] === 0) this.end--
   }
-}
 
-export function sameBits(a: Uint32Array, b: Uint32Array): boolean {
-  for (let index = 0; index < a.length; index++) if (a[index] !== b[index]) return false
-  return true
+  /** The answered words [start, end) worth keeping: leading all-ones and trailing zero words are implied. */
+  private window(): { readonly start: number; readonly end: number } {
+    // An all-ones window is empty: start may pass end, and then nothing lies between them.
+    return { start: this.start, end: Math.max(this.start, this.end) }
+  }
+
+  /** A canonical compact copy: [start, end - start, window words..., unanswered words...]. */
+  snapshot(): Uint32Array {
+    const { start, end } = this.window()
+    const copy = new Uint32Array(2 + (end - start) + (this.words.length - this.answeredWords))
+    copy[0] = start
+    copy[1] = end - start
+    copy.set(this.words.subarray(start, end), 2)
+    copy.set(this.words.subarray(this.answeredWords), 2 + end - start)
+    return copy
+  }
+
+  /** Whether `snapshot` is a snapshot of this very set. */
+  matches(snapshot: Uint32Array): boolean {
+    const { start, end } = this.window()
+    if (snapshot[0] !== start || snapshot[1] !== end - start) return false
+    for (let index = start; index < end; index++) if (snapshot[2 + index - start] !== this.words[index]) return false
+    const offset = 2 + end - start - this.answeredWords
+    for (let index = this.answeredWords; index < this.words.length; index++) {
+      if (snapshot[offset + index] !== this.words[index]) return false
+    }
+    return true
+  }
 }
