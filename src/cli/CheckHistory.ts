@@ -13,8 +13,8 @@ import {
   checkHistory, describeOperation, formatOperation, HistoryFormatError, parseHistory, type CheckResult, type History,
 } from "../check/index.ts"
 
-/** Search steps allowed by default. The memo keeps a copy of the linearized set per state, so memory grows with steps × operations. */
-export const defaultStepsMax = 5_000_000
+/** Search steps allowed by default: the memo keeps a short copy of each state, about 200 bytes per step with txns (2 GB at most). */
+export const defaultStepsMax = 10_000_000
 
 const exitCodeOf = { linearizable: 0, violation: 1, unknown: 2 } as const
 const unreadableExitCode = 3

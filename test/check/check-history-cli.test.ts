@@ -32,7 +32,7 @@ describe("verikv check-history", () => {
     expect(run.code).toBe(1)
     const lines = run.stdout.split("\n")
     expect(lines.slice(0, 3)).toEqual(["history: FILE", "operations: 4 (1 without a reply)", "components: 2 (independent key groups, checked separately)"])
-    expect(lines[3]).toMatch(/^steps: \d+ of 5000000$/)
+    expect(lines[3]).toMatch(/^steps: \d+ of 10000000$/)
     expect(lines[4]).toMatch(/^time: \d+ ms$/)
     expect(lines.slice(5)).toEqual([
       "verdict: NOT linearizable",
