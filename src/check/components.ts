@@ -20,7 +20,9 @@ class KeyUnion {
 
   find(key: string): string {
     let root = key
-    for (let parent = this.parentOf.get(root); parent !== undefined && parent !== root; parent = this.parentOf.get(root)) {
+    for (;;) {
+      const parent = this.parentOf.get(root)
+      if (parent === undefined || parent === root) break
       root = parent
     }
     if (!this.parentOf.has(root)) this.parentOf.set(root, root)

@@ -78,7 +78,9 @@ function parseCompare(fields: Fields, index: number): Compare {
     return { key, target: "version", op, version }
   }
   if (fields["target"] !== "value") throw new Error(`"target" must be "value" or "version"${where}`)
-  if (!("value" in fields) || "version" in fields) throw new Error(`a value compare needs "value" (and no "version")${where}`)
+  if (!("value" in fields) || "version" in fields) {
+    throw new Error(`a value compare needs "value" (and no "version")${where}`)
+  }
   const value = requireRegisterValue(fields, "value")
   if (value === null && (op === "<" || op === ">")) throw new Error(`null (absent) compares only with = or !=${where}`)
   return { key, target: "value", op, value }
@@ -115,13 +117,20 @@ function parseCommand(fields: Fields): Command {
     case "delete":
       return { type: "delete", key }
     case "cas":
-      return { type: "cas", key, expected: requireRegisterValue(fields, "expected"), value: requireString(fields, "value") }
+      return {
+        type: "cas", key, expected: requireRegisterValue(fields, "expected"), value: requireString(fields, "value"),
+      }
     default:
       throw new Error(`"type" must be one of put, get, delete, cas, txn (got ${JSON.stringify(fields["type"])})`)
   }
 }
 
-function parseTxnOutcome(fields: Fields, branches: { success: ReadonlyArray<TxnRequest>; failure: ReadonlyArray<TxnRequest> }): Outcome {
+interface Branches {
+  readonly success: ReadonlyArray<TxnRequest>
+  readonly failure: ReadonlyArray<TxnRequest>
+}
+
+function parseTxnOutcome(fields: Fields, branches: Branches): Outcome {
   const succeeded = fields["succeeded"]
   const reads = fields["reads"]
   if (typeof succeeded !== "boolean") throw new Error(`a txn that returned needs "succeeded": true or false`)
@@ -130,7 +139,8 @@ function parseTxnOutcome(fields: Fields, branches: { success: ReadonlyArray<TxnR
   }
   const gets = (succeeded ? branches.success : branches.failure).filter((request) => request.type === "get").length
   if (reads.length !== gets) {
-    throw new Error(`"reads" has ${reads.length} values but the ${succeeded ? "success" : "failure"} branch has ${gets} gets`)
+    const branch = succeeded ? "success" : "failure"
+    throw new Error(`"reads" has ${reads.length} values but the ${branch} branch has ${gets} gets`)
   }
   return { type: "txn", succeeded, reads: reads as Array<RegisterValue> }
 }
@@ -141,7 +151,9 @@ function parseOutcome(fields: Fields, command: Command): Outcome {
       if (!("read" in fields)) throw new Error(`a get that returned needs "read" (a string, or null for absent)`)
       return { type: "get", read: requireRegisterValue(fields, "read") }
     case "cas":
-      if (typeof fields["succeeded"] !== "boolean") throw new Error(`a cas that returned needs "succeeded": true or false`)
+      if (typeof fields["succeeded"] !== "boolean") {
+        throw new Error(`a cas that returned needs "succeeded": true or false`)
+      }
       return { type: "cas", succeeded: fields["succeeded"] }
     case "txn":
       return parseTxnOutcome(fields, command)
@@ -159,7 +171,9 @@ function parseFields(fields: Fields): Operation {
   const command = parseCommand(fields)
   const invokeTime = requireTime(fields, "invoke")
   if (!("return" in fields)) {
-    if ("read" in fields || "succeeded" in fields || "reads" in fields) throw new Error(`a result without "return" time`)
+    if ("read" in fields || "succeeded" in fields || "reads" in fields) {
+      throw new Error(`a result without "return" time`)
+    }
     return { clientId, command, invokeTime }
   }
   const returnTime = requireTime(fields, "return")

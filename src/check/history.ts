@@ -159,5 +159,6 @@ function describeOutcome(outcome: Outcome | undefined): string {
 export function describeOperation(operation: Operation): string {
   const { completion } = operation
   const interval = `[${operation.invokeTime}, ${completion === undefined ? "∞" : completion.returnTime}]`
-  return `client ${operation.clientId} ${interval} ${describeCommand(operation.command)} -> ${describeOutcome(completion?.outcome)}`
+  const call = describeCommand(operation.command)
+  return `client ${operation.clientId} ${interval} ${call} -> ${describeOutcome(completion?.outcome)}`
 }

@@ -46,7 +46,9 @@ function searchOf(component: Component): Search {
 /** The history's independent components, as checkHistory searches them. */
 export function checkedComponents(history: History): Array<Component> {
   // A read that never returned constrains nothing and only widens the search.
-  return partitionHistory(history.filter((operation) => operation.completion !== undefined || !isReadOnly(operation.command)))
+  const relevant = (operation: Operation): boolean =>
+    operation.completion !== undefined || !isReadOnly(operation.command)
+  return partitionHistory(history.filter(relevant))
 }
 
 export function checkHistory(history: History, options: CheckOptions): CheckResult {
@@ -57,7 +59,9 @@ export function checkHistory(history: History, options: CheckOptions): CheckResu
     const result = search(component.operations, budget)
     if (result === "budget-exhausted") {
       // Another component may still be proven wrong, but with no steps left none can be searched.
-      return { kind: "unknown", reason: "budget", keys: component.keys, components: components.length, stepsUsed: budget.used }
+      return {
+        kind: "unknown", reason: "budget", keys: component.keys, components: components.length, stepsUsed: budget.used,
+      }
     }
     if (result === "not-linearizable") {
       const shrunk = shrinkViolation(component.operations, search, budget)

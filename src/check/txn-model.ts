@@ -45,11 +45,16 @@ export function compileCommand(command: Command, slotOf: ReadonlyMap<string, num
     : { slot: slot(compare.key), target: "version", op: compare.op, value: null, version: compare.version }
   switch (command.type) {
     case "txn":
-      return { compares: command.compare.map(compare), success: command.success.map(request), failure: command.failure.map(request) }
+      return {
+        compares: command.compare.map(compare),
+        success: command.success.map(request),
+        failure: command.failure.map(request),
+      }
     case "cas": {
       // Like the register model: VALUE == expected, or CREATE == 0 (absent) when expected is null.
       const expected = compare({ key: command.key, target: "value", op: "=", value: command.expected })
-      return { compares: [expected], success: [request({ type: "put", key: command.key, value: command.value })], failure: [] }
+      const write = request({ type: "put", key: command.key, value: command.value })
+      return { compares: [expected], success: [write], failure: [] }
     }
     default:
       return { compares: [], success: [request(command)], failure: [] }
@@ -112,7 +117,8 @@ export class MapState {
   }
 
   private slotHash(slot: number): number {
-    return mix32((hashValue(this.values[slot]!) + Math.imul(slot + 1, 0x9e3779b1)) ^ Math.imul(this.versions[slot]!, 0x85ebca6b))
+    const valueHash = hashValue(this.values[slot]!) + Math.imul(slot + 1, 0x9e3779b1)
+    return mix32(valueHash ^ Math.imul(this.versions[slot]!, 0x85ebca6b))
   }
 
   /** A point to come back to with undoTo. */

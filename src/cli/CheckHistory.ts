@@ -13,7 +13,7 @@ import {
   checkHistory, describeOperation, formatOperation, HistoryFormatError, parseHistory, type CheckResult, type History,
 } from "../check/index.ts"
 
-/** Search steps allowed by default: the memo keeps a short copy of each state, about 200 bytes per step with txns (2 GB at most). */
+/** Search steps allowed by default: the memo keeps a short copy of each state, about 200 bytes a step with txns. */
 export const defaultStepsMax = 10_000_000
 
 const exitCodeOf = { linearizable: 0, violation: 1, unknown: 2 } as const
@@ -68,7 +68,8 @@ export function formatReport(report: CheckReport): string {
         "verdict: NOT linearizable",
         `component: keys ${showKeys(result.keys)}`,
         result.minimal
-          ? `minimal offending operations (${result.operations.length}; leave out any one and the rest can be linearized):`
+          ? `minimal offending operations (${result.operations.length}; ` +
+            "leave out any one and the rest can be linearized):"
           : `offending operations (${result.operations.length}; not minimal, the budget ran out while shrinking):`,
         ...result.operations.map((operation) => `  ${describeOperation(operation)}`),
         "(the component's other operations stay in the check as if unanswered: they may or may not have taken effect)",
@@ -82,7 +83,10 @@ export function formatReport(report: CheckReport): string {
 export function formatReportJson(report: CheckReport): string {
   const { result, ...counts } = report
   const offending = result.kind === "violation"
-    ? { minimal: result.minimal, offending: result.operations.map((operation) => JSON.parse(formatOperation(operation)) as unknown) }
+    ? {
+      minimal: result.minimal,
+      offending: result.operations.map((operation) => JSON.parse(formatOperation(operation)) as unknown),
+    }
     : {}
   const keys = result.kind === "linearizable" ? {} : { keys: result.keys }
   return JSON.stringify({
@@ -102,12 +106,17 @@ const parsed = (file: string, text: string): Effect.Effect<History, CheckHistory
       : Effect.die(error)))
 
 export const checkHistoryCommand = Command.make("check-history", {
-  file: Argument.String("file").pipe(Argument.withDescription("NDJSON history, one operation per line (see README: Checking a history).")),
+  file: Argument.String("file").pipe(
+    Argument.withDescription("NDJSON history, one operation per line (see README: Checking a history)."),
+  ),
   budget: Flag.Int("budget").pipe(
     Flag.withDescription("Search steps allowed, shrinking included; when they run out the verdict is unknown."),
     Flag.withDefault(defaultStepsMax),
   ),
-  json: Flag.Boolean("json").pipe(Flag.withDescription("Print the summary as one JSON object."), Flag.withDefault(false)),
+  json: Flag.Boolean("json").pipe(
+    Flag.withDescription("Print the summary as one JSON object."),
+    Flag.withDefault(false),
+  ),
 }, ({ file, budget, json }) =>
   Effect.gen(function* () {
     if (!Number.isSafeInteger(budget) || budget < 0) {
