@@ -1,59 +1,77 @@
-// Checks a whole history: linearizability is P-compositional (Herlihy & Wing), so the history is
-// linearizable iff each key's sub-history is, and each key is searched on its own. A violation is
-// shrunk to a small set of operations that is still not linearizable.
+// Checks a whole history: linearizability is P-compositional, so the history is linearizable iff
+// each independent component is (components.ts), and each component is searched on its own: a
+// single key of single-key commands by the register search, anything with txns by the map search.
+// A violation is shrunk to a small set of operations that is still not linearizable.
 import { StepBudget } from "./budget.ts"
-import type { History, Operation } from "./history.ts"
-import { searchLinearization } from "./register-search.ts"
+import { partitionHistory, type Component } from "./components.ts"
+import { isReadOnly, type History, type Operation } from "./history.ts"
+import { searchMapLinearization } from "./map-search.ts"
+import { searchLinearization, type SearchResult } from "./register-search.ts"
 
 export type CheckResult =
-  | { readonly kind: "linearizable"; readonly stepsUsed: number }
+  | { readonly kind: "linearizable"; readonly components: number; readonly stepsUsed: number }
   | {
       readonly kind: "violation"
-      readonly key: string
-      /** A non-linearizable subset of the key's operations, in invocation order. */
+      /** The keys of the component that is not linearizable, sorted. */
+      readonly keys: ReadonlyArray<string>
+      /** A non-linearizable subset of the component's operations, in invocation order. */
       readonly operations: ReadonlyArray<Operation>
       /** True when the shrinking finished: dropping any one of `operations` makes the rest linearizable. */
       readonly minimal: boolean
+      readonly components: number
       readonly stepsUsed: number
     }
-  | { readonly kind: "unknown"; readonly reason: "budget"; readonly stepsUsed: number }
+  | {
+      readonly kind: "unknown"
+      readonly reason: "budget"
+      /** The keys of the component whose search ran out of steps. */
+      readonly keys: ReadonlyArray<string>
+      readonly components: number
+      readonly stepsUsed: number
+    }
 
 export interface CheckOptions {
   /** Search steps allowed for the whole check, shrinking included. */
   readonly stepsMax: number
 }
 
-/** Operations grouped by key, each group in invocation order; keys in first-seen order. */
-export function partitionByKey(history: History): Map<string, Array<Operation>> {
-  const byKey = new Map<string, Array<Operation>>()
-  for (const operation of history) {
-    const group = byKey.get(operation.command.key)
-    if (group === undefined) byKey.set(operation.command.key, [operation])
-    else group.push(operation)
-  }
-  for (const group of byKey.values()) group.sort((a, b) => a.invokeTime - b.invokeTime)
-  return byKey
+type Search = (operations: ReadonlyArray<Operation>, budget: StepBudget) => SearchResult
+
+function searchOf(component: Component): Search {
+  return component.model === "register"
+    ? (operations, budget) => searchLinearization(operations, null, budget)
+    : searchMapLinearization
+}
+
+/** The history's independent components, as checkHistory searches them. */
+export function checkedComponents(history: History): Array<Component> {
+  // A read that never returned constrains nothing and only widens the search.
+  const relevant = (operation: Operation): boolean =>
+    operation.completion !== undefined || !isReadOnly(operation.command)
+  return partitionHistory(history.filter(relevant))
 }
 
 export function checkHistory(history: History, options: CheckOptions): CheckResult {
   const budget = new StepBudget(options.stepsMax)
-  let exhausted = false
-  // A read that never returned constrains nothing and only widens the search.
-  const relevant = history.filter((operation) => operation.completion !== undefined || operation.command.type !== "get")
-  for (const [key, operations] of partitionByKey(relevant)) {
-    const result = searchLinearization(operations, null, budget)
+  const components = checkedComponents(history)
+  for (const component of components) {
+    const search = searchOf(component)
+    const result = search(component.operations, budget)
     if (result === "budget-exhausted") {
-      // Another key may still be proven wrong, but with no steps left none can be searched.
-      exhausted = true
-      break
+      // Another component may still be proven wrong, but with no steps left none can be searched.
+      return {
+        kind: "unknown", reason: "budget", keys: component.keys, components: components.length, stepsUsed: budget.used,
+      }
     }
     if (result === "not-linearizable") {
-      const shrunk = shrinkViolation(operations, budget)
-      return { kind: "violation", key, operations: shrunk.operations, minimal: shrunk.minimal, stepsUsed: budget.used }
+      const shrunk = shrinkViolation(component.operations, search, budget)
+      return {
+        kind: "violation", keys: component.keys, operations: shrunk.operations, minimal: shrunk.minimal,
+        components: components.length, stepsUsed: budget.used,
+      }
     }
   }
-  if (exhausted) return { kind: "unknown", reason: "budget", stepsUsed: budget.used }
-  return { kind: "linearizable", stepsUsed: budget.used }
+  return { kind: "linearizable", components: components.length, stepsUsed: budget.used }
 }
 
 /**
@@ -67,10 +85,10 @@ export function checkHistory(history: History, options: CheckOptions): CheckResu
  * write of the prefix may or may not have happened. If the budget runs out first, the smallest
  * failing set found so far is returned and marked as not minimal.
  */
-function shrinkViolation(operations: ReadonlyArray<Operation>, budget: StepBudget): ShrunkViolation {
+function shrinkViolation(operations: ReadonlyArray<Operation>, search: Search, budget: StepBudget): ShrunkViolation {
   const originalOf = new Map<Operation, Operation>()
   const fails = (subset: ReadonlyArray<Operation>): boolean | undefined => {
-    const result = searchLinearization(subset, null, budget)
+    const result = search(subset, budget)
     return result === "budget-exhausted" ? undefined : result === "not-linearizable"
   }
   const prefix = shortestFailingPrefix(operations, fails, originalOf)
@@ -105,7 +123,7 @@ function shrinkViolation(operations: ReadonlyArray<Operation>, budget: StepBudge
 
 /** The operation as if its reply had been lost; a read without a reply is nothing at all. */
 function unanswered(operation: Operation): Array<Operation> {
-  if (operation.command.type === "get") return []
+  if (isReadOnly(operation.command)) return []
   return [{ clientId: operation.clientId, command: operation.command, invokeTime: operation.invokeTime }]
 }
 

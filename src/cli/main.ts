@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The verikv command: one member of a verikv cluster, configured like etcd.
 // Runs until SIGINT or SIGTERM, then closes the listeners, flushes the WAL and exits.
+// `verikv check-history FILE` checks a client history for linearizability instead (CheckHistory.ts).
 // Deep imports, not the package barrels: the barrels load every module of effect and
 // @effect/platform-node, which measured 36 MiB more resident memory for this process.
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
@@ -9,7 +10,9 @@ import * as Cause from "effect/Cause"
 import * as Command from "effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Runtime from "effect/Runtime"
 import { startServer, VERSION, type Logger } from "../server/EtcdServer.ts"
+import { checkHistoryCommand } from "./CheckHistory.ts"
 import { serverFlags, toServerConfig } from "./Flags.ts"
 
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const
@@ -40,10 +43,13 @@ const verikv = Command.make("verikv", serverFlags, (flags) =>
     // Runs until a signal interrupts it, or until the node fails (a write it cannot make durable).
     const error = yield* Effect.promise(() => server.fatal)
     return yield* Effect.fail(error)
-  }).pipe(Effect.scoped))
+  }).pipe(Effect.scoped)).pipe(Command.withSubcommands([checkHistoryCommand]))
 
-/** SIGINT/SIGTERM end the program by interruption: a clean stop exits 0, as etcd's does. */
+/**
+ * SIGINT/SIGTERM end the program by interruption: a clean stop exits 0, as etcd's does. A failure
+ * exits 1, unless its error carries its own code (check-history's verdicts).
+ */
 const teardown = <E, A>(exit: Exit.Exit<A, E>, onExit: (code: number) => void): void =>
-  onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+  onExit(Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? 0 : Runtime.getErrorExitCode(Cause.squash(exit.cause)))
 
 verikv.pipe(Command.run({ version: VERSION }), Effect.provide(NodeServices.layer), NodeRuntime.runMain({ teardown }))

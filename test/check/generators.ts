@@ -1,7 +1,11 @@
-// Histories for the checker tests: clients run against a simulated linearizable register (each
+// Histories for the checker tests: clients run against a simulated atomic etcd store (each
 // operation takes effect at one instant inside its interval), and a brute-force reference checker.
+// The store here is written apart from src/check/txn-model.ts, so the two cross-check each other.
 import fc from "fast-check"
-import { nextValue, outcomeMatches, type Command, type History, type Operation, type Outcome, type RegisterValue } from "../../src/check/index.ts"
+import { isDeepStrictEqual } from "node:util"
+import {
+  keysOf, type Command, type Compare, type History, type Operation, type Outcome, type RegisterValue, type TxnRequest,
+} from "../../src/check/index.ts"
 
 export interface PlannedCall {
   readonly command: Command
@@ -15,7 +19,7 @@ export interface PlannedCall {
 const keyArbitrary = fc.constantFrom("a", "b", "c")
 const valueArbitrary = fc.constantFrom("0", "1", "2", "3")
 
-export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
+export const registerCommandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ type: fc.constant("put" as const), key: keyArbitrary, value: valueArbitrary }),
   fc.record({ type: fc.constant("get" as const), key: keyArbitrary }),
   fc.record({ type: fc.constant("delete" as const), key: keyArbitrary }),
@@ -27,13 +31,49 @@ export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
   }),
 )
 
-export function plannedCallArbitrary(lostAllowed: boolean): fc.Arbitrary<PlannedCall> {
+const compareArbitrary: fc.Arbitrary<Compare> = fc.oneof(
+  fc.record({
+    key: keyArbitrary, target: fc.constant("value" as const), op: fc.constantFrom("=" as const, "!=" as const),
+    value: fc.option(valueArbitrary, { nil: null }),
+  }),
+  fc.record({
+    key: keyArbitrary, target: fc.constant("value" as const), op: fc.constantFrom("<" as const, ">" as const),
+    value: valueArbitrary,
+  }),
+  fc.record({
+    key: keyArbitrary, target: fc.constant("version" as const), op: fc.constantFrom("=" as const, "!=" as const, "<" as const, ">" as const),
+    version: fc.integer({ min: 0, max: 3 }),
+  }),
+)
+
+const requestArbitrary: fc.Arbitrary<TxnRequest> = fc.oneof(
+  fc.record({ type: fc.constant("put" as const), key: keyArbitrary, value: valueArbitrary }),
+  fc.record({ type: fc.constant("get" as const), key: keyArbitrary }),
+  fc.record({ type: fc.constant("delete" as const), key: keyArbitrary }),
+)
+
+export const txnArbitrary: fc.Arbitrary<Command> = fc.record({
+  type: fc.constant("txn" as const),
+  compare: fc.array(compareArbitrary, { maxLength: 2 }),
+  success: fc.array(requestArbitrary, { maxLength: 3 }),
+  failure: fc.array(requestArbitrary, { maxLength: 2 }),
+})
+
+export const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
+  { arbitrary: registerCommandArbitrary, weight: 2 },
+  { arbitrary: txnArbitrary, weight: 1 },
+)
+
+export function plannedCallArbitrary(lostAllowed: boolean, commands = registerCommandArbitrary): fc.Arbitrary<PlannedCall> {
   return fc.record({
-    command: commandArbitrary,
+    command: commands,
     thinkTime: fc.integer({ min: 0, max: 5 }),
     effectDelay: fc.integer({ min: 0, max: 20 }),
     replyDelay: fc.integer({ min: 0, max: 20 }),
-    lost: lostAllowed ? fc.option(fc.record({ takesEffect: fc.boolean() }), { nil: undefined, freq: 10 }) : fc.constant(undefined),
+    // One call in ten loses its reply (fc.option's freq would make nine in ten lost).
+    lost: lostAllowed
+      ? fc.oneof({ arbitrary: fc.constant(undefined), weight: 9 }, { arbitrary: fc.record({ takesEffect: fc.boolean() }), weight: 1 })
+      : fc.constant(undefined),
   })
 }
 
@@ -42,19 +82,56 @@ export function clientsArbitrary(
   callsMax: number,
   lostAllowed: boolean,
   exact = false,
+  commands = registerCommandArbitrary,
 ): fc.Arbitrary<Array<Array<PlannedCall>>> {
-  const calls = fc.array(plannedCallArbitrary(lostAllowed), { minLength: exact ? callsMax : 0, maxLength: callsMax })
+  const calls = fc.array(plannedCallArbitrary(lostAllowed, commands), { minLength: exact ? callsMax : 0, maxLength: callsMax })
   return fc.array(calls, { minLength: exact ? clients : 1, maxLength: clients })
 }
 
-function outcomeOf(command: Command, current: RegisterValue): Outcome {
+/** An etcd key: absent keys are not in the map. */
+interface Entry { readonly value: string; readonly version: number }
+type Store = Map<string, Entry>
+
+function compareHolds(store: Store, compare: Compare): boolean {
+  const entry = store.get(compare.key)
+  const order = (a: number | string, b: number | string): number => (a < b ? -1 : a > b ? 1 : 0)
+  let result: number
+  if (compare.target === "version") result = order(entry?.version ?? 0, compare.version)
+  else if (compare.value === null) result = entry === undefined ? 0 : 1
+  else if (entry === undefined) return false // etcd: a value compare on a missing key fails
+  else result = order(entry.value, compare.value) // test values are ASCII: code units order as bytes do
+  return { "=": result === 0, "!=": result !== 0, "<": result < 0, ">": result > 0 }[compare.op]
+}
+
+function runRequest(store: Store, request: TxnRequest): RegisterValue | undefined {
+  if (request.type === "get") return store.get(request.key)?.value ?? null
+  if (request.type === "delete") store.delete(request.key)
+  else store.set(request.key, { value: request.value, version: (store.get(request.key)?.version ?? 0) + 1 })
+  return undefined
+}
+
+/** Applies `command` to `store` (in place) and returns the reply etcd would give. */
+export function applyToStore(store: Store, command: Command): Outcome {
   switch (command.type) {
-    case "get":
-      return { type: "get", read: current }
-    case "cas":
-      return { type: "cas", succeeded: current === command.expected }
-    default:
+    case "put":
+    case "delete":
+      runRequest(store, command)
       return { type: command.type }
+    case "get":
+      return { type: "get", read: store.get(command.key)?.value ?? null }
+    case "cas": {
+      const current = store.get(command.key)?.value ?? null
+      if (current !== command.expected) return { type: "cas", succeeded: false }
+      runRequest(store, { type: "put", key: command.key, value: command.value })
+      return { type: "cas", succeeded: true }
+    }
+    case "txn": {
+      const succeeded = command.compare.every((compare) => compareHolds(store, compare))
+      const reads = (succeeded ? command.success : command.failure)
+        .map((request) => runRequest(store, request))
+        .filter((read): read is RegisterValue => read !== undefined)
+      return { type: "txn", succeeded, reads }
+    }
   }
 }
 
@@ -63,7 +140,7 @@ function outcomeOf(command: Command, current: RegisterValue): Outcome {
  * invocation and its reply, so the history is linearizable by construction. A client whose call
  * is lost carries on under a new id once the call's timeout has passed.
  */
-export function simulateRegister(clients: ReadonlyArray<ReadonlyArray<PlannedCall>>): History {
+export function simulateStore(clients: ReadonlyArray<ReadonlyArray<PlannedCall>>): History {
   interface Pending { clientId: number; call: PlannedCall; invokeTime: number; effectTime: number }
   const scheduled: Array<Pending> = []
   clients.forEach((calls, client) => {
@@ -78,18 +155,15 @@ export function simulateRegister(clients: ReadonlyArray<ReadonlyArray<PlannedCal
       if (call.lost !== undefined) clientId += clients.length
     }
   })
-  const values = new Map<string, RegisterValue>()
+  const store: Store = new Map()
   const history: Array<Operation> = []
   for (const { clientId, call, invokeTime, effectTime } of scheduled.sort((a, b) => a.effectTime - b.effectTime)) {
-    const key = call.command.key
     if (call.lost !== undefined) {
-      if (call.lost.takesEffect) values.set(key, nextValue(values.get(key) ?? null, call.command))
+      if (call.lost.takesEffect) applyToStore(store, call.command)
       history.push({ clientId, command: call.command, invokeTime })
       continue
     }
-    const current = values.get(key) ?? null
-    values.set(key, nextValue(current, call.command))
-    const completion = { returnTime: effectTime + call.replyDelay, outcome: outcomeOf(call.command, current) }
+    const completion = { returnTime: effectTime + call.replyDelay, outcome: applyToStore(store, call.command) }
     history.push({ clientId, command: call.command, invokeTime, completion })
   }
   return history.sort((a, b) => a.invokeTime - b.invokeTime)
@@ -97,39 +171,55 @@ export function simulateRegister(clients: ReadonlyArray<ReadonlyArray<PlannedCal
 
 /** Exhaustive reference: tries every real-time-respecting order (for a handful of operations). */
 export function bruteForceLinearizable(operations: ReadonlyArray<Operation>): boolean {
-  const explore = (remaining: ReadonlyArray<Operation>, values: ReadonlyMap<string, RegisterValue>): boolean => {
+  const explore = (remaining: ReadonlyArray<Operation>, store: Store): boolean => {
     const completed = remaining.filter((operation) => operation.completion !== undefined)
     if (completed.length === 0) return true
     const earliestReturn = Math.min(...completed.map((operation) => operation.completion!.returnTime))
     return remaining.some((operation, index) => {
       if (operation.invokeTime > earliestReturn) return false
-      const current = values.get(operation.command.key) ?? null
-      if (operation.completion !== undefined && !outcomeMatches(current, operation.command, operation.completion.outcome)) {
+      const after = new Map(store)
+      const outcome = applyToStore(after, operation.command)
+      if (operation.completion !== undefined && !isDeepStrictEqual(outcome, operation.completion.outcome)) {
         return false
       }
-      const after = new Map(values).set(operation.command.key, nextValue(current, operation.command))
       return explore(remaining.filter((_, other) => other !== index), after)
     })
   }
   return explore(operations, new Map())
 }
 
-/** Small arbitrary histories: random intervals and random (often wrong) results. */
-export const smallHistoryArbitrary: fc.Arbitrary<History> = fc.array(
-  fc.record({
-    clientId: fc.integer({ min: 0, max: 3 }),
-    command: commandArbitrary.map((command) => ({ ...command, key: command.key === "c" ? "a" : command.key })),
-    invokeTime: fc.integer({ min: 0, max: 20 }),
-    duration: fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined, freq: 6 }),
-    read: fc.option(valueArbitrary, { nil: null }),
-    succeeded: fc.boolean(),
-  }).map(({ clientId, command, invokeTime, duration, read, succeeded }): Operation => {
-    if (duration === undefined) return { clientId, command, invokeTime }
-    const outcome: Outcome =
-      command.type === "get" ? { type: "get", read }
-      : command.type === "cas" ? { type: "cas", succeeded }
-      : { type: command.type }
-    return { clientId, command, invokeTime, completion: { returnTime: invokeTime + duration, outcome } }
-  }),
-  { maxLength: 7 },
-)
+/** A reply of the right shape for `command`, with random contents (often wrong). */
+export function randomOutcome(command: Command, read: RegisterValue, succeeded: boolean): Outcome {
+  switch (command.type) {
+    case "get":
+      return { type: "get", read }
+    case "cas":
+      return { type: "cas", succeeded }
+    case "txn": {
+      const gets = (succeeded ? command.success : command.failure).filter((request) => request.type === "get")
+      return { type: "txn", succeeded, reads: gets.map((_, index) => (index % 2 === 0 ? read : null)) }
+    }
+    default:
+      return { type: command.type }
+  }
+}
+
+/** Small arbitrary histories over keys "a" and "b": random intervals and random (often wrong) results. */
+export function smallHistoryArbitrary(commands: fc.Arbitrary<Command>): fc.Arbitrary<History> {
+  const twoKeys = commands.filter((command) => keysOf(command).every((key) => key !== "c"))
+  return fc.array(
+    fc.record({
+      clientId: fc.integer({ min: 0, max: 3 }),
+      command: twoKeys,
+      invokeTime: fc.integer({ min: 0, max: 20 }),
+      duration: fc.option(fc.integer({ min: 0, max: 10 }), { nil: undefined, freq: 6 }),
+      read: fc.option(fc.constantFrom("0", "1"), { nil: null }),
+      succeeded: fc.boolean(),
+    }).map(({ clientId, command, invokeTime, duration, read, succeeded }): Operation => {
+      if (duration === undefined) return { clientId, command, invokeTime }
+      const outcome = randomOutcome(command, read, succeeded)
+      return { clientId, command, invokeTime, completion: { returnTime: invokeTime + duration, outcome } }
+    }),
+    { maxLength: 7 },
+  )
+}

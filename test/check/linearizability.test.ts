@@ -2,8 +2,8 @@
 // reported with the operations that show them, and an exhausted budget never passes as success.
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { checkHistory, describeOperation, partitionByKey, type Command, type History, type Operation, type Outcome } from "../../src/check/index.ts"
-import { bruteForceLinearizable, clientsArbitrary, simulateRegister, smallHistoryArbitrary } from "./generators.ts"
+import { checkHistory, describeOperation, type Command, type History, type Operation, type Outcome } from "../../src/check/index.ts"
+import { bruteForceLinearizable, clientsArbitrary, commandArbitrary, registerCommandArbitrary, simulateStore, smallHistoryArbitrary } from "./generators.ts"
 
 const stepsMax = 1_000_000
 
@@ -19,7 +19,7 @@ const cas = (client: number, expected: string | null, value: string, succeeded: 
 const lostPut = (client: number, value: string, invoke: number): Operation =>
   ({ clientId: client, command: { type: "put", key: "x", value }, invokeTime: invoke })
 
-function violationOf(history: History): { key: string; operations: ReadonlyArray<Operation> } {
+function violationOf(history: History): { keys: ReadonlyArray<string>; operations: ReadonlyArray<Operation> } {
   const result = checkHistory(history, { stepsMax })
   if (result.kind !== "violation") expect.fail(`expected a violation, got ${result.kind}`)
   expect(result.minimal).toBe(true)
@@ -31,18 +31,18 @@ describe("linearizable histories", () => {
     fc.assert(fc.property(clientsArbitrary(10, 8, false), (clients) => {
       // Zero delays inside calls: every call is an instant, so the run is sequential in real time.
       const instant = clients.map((calls) => calls.map((call) => ({ ...call, effectDelay: 0, replyDelay: 0 })))
-      expect(checkHistory(simulateRegister(instant), { stepsMax }).kind).toBe("linearizable")
+      expect(checkHistory(simulateStore(instant), { stepsMax }).kind).toBe("linearizable")
     }), { numRuns: 100 })
   })
 
   it("accepts concurrent runs against a linearizable register, with lost replies", () => {
     fc.assert(fc.property(clientsArbitrary(10, 12, true), (clients) => {
-      expect(checkHistory(simulateRegister(clients), { stepsMax }).kind).toBe("linearizable")
+      expect(checkHistory(simulateStore(clients), { stepsMax }).kind).toBe("linearizable")
     }), { numRuns: 150 })
   })
 
   it("agrees with a brute-force search on small random histories", () => {
-    fc.assert(fc.property(smallHistoryArbitrary, (history) => {
+    fc.assert(fc.property(smallHistoryArbitrary(registerCommandArbitrary), (history) => {
       const expected = bruteForceLinearizable(history) ? "linearizable" : "violation"
       expect(checkHistory(history, { stepsMax }).kind).toBe(expected)
     }), { numRuns: 1500 })
@@ -53,7 +53,7 @@ describe("planted anomalies", () => {
   it("reports a stale read with the write it missed", () => {
     const history = [put(1, "1", 0, 1), put(2, "2", 2, 3), get(3, "1", 4, 5), get(1, "2", 6, 7)]
     const violation = violationOf(history)
-    expect(violation.key).toBe("x")
+    expect(violation.keys).toEqual(["x"])
     expect(violation.operations).toEqual([history[0], history[1], history[2]])
   })
 
@@ -72,7 +72,7 @@ describe("planted anomalies", () => {
 
   it("finds a stale read planted in a generated 10-client history", () => {
     fc.assert(fc.property(clientsArbitrary(10, 6, false), fc.constantFrom("a", "b", "c"), (clients, key) => {
-      const history = simulateRegister(clients)
+      const history = simulateStore(clients)
       const end = Math.max(0, ...history.map((operation) => operation.completion?.returnTime ?? operation.invokeTime)) + 1
       const command = (value: string): Command => ({ type: "put", key, value })
       const planted = [
@@ -83,7 +83,7 @@ describe("planted anomalies", () => {
       // A small budget keeps this fast; shrinking may stop early, but the violation stays proven.
       const result = checkHistory([...history, ...planted], { stepsMax: 200_000 })
       if (result.kind !== "violation") return expect.fail(`expected a violation, got ${result.kind}`)
-      expect(result.key).toBe(key)
+      expect(result.keys).toEqual([key])
       expect(result.operations).toContain(planted[2])
       if (result.minimal) expect(result.operations).toEqual(planted)
     }), { numRuns: 40 })
@@ -111,11 +111,12 @@ describe("operations without a reply", () => {
 })
 
 describe("budget", () => {
-  it("says unknown when the budget is too small, never linearizable", () => {
-    fc.assert(fc.property(clientsArbitrary(10, 12, true), (clients) => {
-      const history = simulateRegister(clients)
+  it.each([["single-key commands", registerCommandArbitrary], ["txns", commandArbitrary]])(
+    "says unknown when the budget is too small, never linearizable (%s)", (_, commands) => {
+    fc.assert(fc.property(clientsArbitrary(10, 12, true, false, commands), (clients) => {
+      const history = simulateStore(clients)
       fc.pre(history.some((operation) => operation.completion !== undefined))
-      expect(checkHistory(history, { stepsMax: 0 })).toEqual({ kind: "unknown", reason: "budget", stepsUsed: 0 })
+      expect(checkHistory(history, { stepsMax: 0 })).toMatchObject({ kind: "unknown", reason: "budget", stepsUsed: 0 })
       const full = checkHistory(history, { stepsMax })
       expect(full.kind).toBe("linearizable")
       const short = checkHistory(history, { stepsMax: Math.max(0, full.stepsUsed - 1) })
@@ -125,7 +126,7 @@ describe("budget", () => {
 
   it("checks a 1,000-operation history of 10 clients with lost replies", () => {
     const clients = fc.sample(clientsArbitrary(10, 100, true, true), { numRuns: 1, seed: 7 })[0]!
-    const history = simulateRegister(clients)
+    const history = simulateStore(clients)
     expect(history).toHaveLength(1000)
     expect(checkHistory(history, { stepsMax: 10_000_000 }).kind).toBe("linearizable")
   })
