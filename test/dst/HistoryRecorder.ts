@@ -2,7 +2,7 @@
 // simulated time: time = ms * 1000 + the order of the record within that ms. Distinct times keep
 // "returned before the other was called" exact, and time / 1000 still reads as milliseconds.
 import { assert } from "../../src/assert.ts"
-import type { Command, History, Operation, Outcome } from "../../src/check/index.ts"
+import { keysOf, type Command, type History, type Operation, type Outcome } from "../../src/check/index.ts"
 import type { Scheduler } from "./Scheduler.ts"
 
 const RECORDS_PER_MS_MAX = 1000
@@ -40,7 +40,7 @@ export class HistoryRecorder {
   invoke(clientId: number, command: Command): CallRecord {
     const call: CallRecord = { clientId, command, invokeTime: this.now(), completion: undefined, omitted: false }
     this.calls.push(call)
-    this.scheduler.fold(this.scheduler.nowMs, `invoke ${clientId} ${command.type} ${command.key}`)
+    this.scheduler.fold(this.scheduler.nowMs, `invoke ${clientId} ${command.type} ${keysOf(command).join(",")}`)
     return call
   }
 

@@ -7,7 +7,7 @@
 //   4. checks: final reads of every key, then linearizability, equal stores, no lost writes.
 import { AssertionFailure } from "../../src/assert.ts"
 import {
-  checkHistory, describeOperation, formatHistory, type CheckResult, type History,
+  checkHistory, describeOperation, formatHistory, keysOf, type CheckResult, type History,
 } from "../../src/check/index.ts"
 import { putRequest, utf8, type PutRequest } from "../../src/kv/index.ts"
 import { isBugName, type BugName } from "../../src/raft/Bugs.ts"
@@ -322,7 +322,7 @@ class Simulation {
   /** One linearizable read of every key, through members in turn, so the history ends known. */
   private async finalReads(): Promise<void> {
     if (this.stopped) return
-    const keys = [...new Set(this.recorder.history().map((operation) => operation.command.key))].sort()
+    const keys = [...new Set(this.recorder.history().flatMap((operation) => keysOf(operation.command)))].sort()
     let next = 0
     let reading = false
     await this.runWhile(() => {
@@ -389,7 +389,7 @@ function finalPut(): PutRequest {
 
 function describeViolation(check: Extract<CheckResult, { kind: "violation" }>): string {
   const lines = check.operations.map((operation) => `  ${describeOperation(operation)}`)
-  return `key ${JSON.stringify(check.key)} is not linearizable (${check.minimal ? "minimal" : "not minimal"} ` +
+  return `keys ${check.keys.map((key) => JSON.stringify(key)).join(", ")} are not linearizable (${check.minimal ? "minimal" : "not minimal"} ` +
     `set of ${check.operations.length} operations; times are ms * 1000):\n${lines.join("\n")}`
 }
 
