@@ -1,0 +1,199 @@
+// A verikv cluster for fault runs: every member's peer listener sits behind a LoopbackProxy (the
+// topology of ../cluster/ProxiedCluster.ts), and so does every member added later, so partitions
+// cover the whole current membership. On top of the process controls of VerikvCluster it offers
+// what the nemesis needs: SIGSTOP/SIGCONT, partitions by member name, member IDs, membership
+// changes through the Cluster API and MoveLeader. stop() resumes paused processes and stops every
+// process by pid, then closes the proxies.
+import { assert } from "../../../src/assert.ts"
+import { connectEtcd, type CallOutcome, type EtcdService, type WireMessage } from "../../support/EtcdClient.ts"
+import { delay, killQuietly } from "../../support/EtcdProcess.ts"
+import { startLoopbackProxy, type LinkFault, type LoopbackProxy } from "../../support/LoopbackProxy.ts"
+import { startVerikvCluster, type ClusterMember, type VerikvCluster } from "../../support/VerikvCluster.ts"
+import { helloSender } from "../cluster/ProxiedCluster.ts"
+
+/** Heartbeat and election timeout as the cluster tests use them. */
+export const timingFlags = ["--heartbeat-interval=100", "--election-timeout=1000"]
+
+/** Deadline of the harness's own calls: a paused member must not hold the nemesis for long. */
+const harnessCallDeadlineMs = 5_000
+
+/** One call to a member on a connection of its own, with a short deadline. */
+export async function callMember(
+  member: ClusterMember, service: EtcdService, method: string, request: object, deadlineMs = harnessCallDeadlineMs,
+): Promise<CallOutcome> {
+  const client = connectEtcd(member.clientEndpoint, { callDeadlineMs: deadlineMs })
+  try {
+    return await client.call(service, method, request)
+  } finally {
+    client.close()
+  }
+}
+
+export interface FaultMember {
+  readonly member: ClusterMember
+  /** Decimal member ID, as response headers carry it. */
+  readonly id: string
+  readonly proxy: LoopbackProxy
+  /** Whether it was removed from the cluster (its process is stopped, its proxy closed). */
+  removed: boolean
+  paused: boolean
+}
+
+export interface FaultCluster {
+  readonly cluster: VerikvCluster
+  /** Members not removed, in order of creation. */
+  readonly current: () => ReadonlyArray<FaultMember>
+  readonly byName: (name: string) => FaultMember
+  /** The current member that a running, unpaused member names as leader (bounded poll). */
+  readonly leader: (timeoutMs?: number) => Promise<FaultMember>
+  /** Cuts every link between `side` and the other current members, both ways. */
+  readonly partition: (side: ReadonlyArray<string>, fault: LinkFault) => void
+  readonly heal: () => void
+  readonly pause: (name: string) => void
+  readonly resume: (name: string) => void
+  /** member add (through `via`), then starts it; resolves once it serves clients. */
+  readonly addMember: (via: FaultMember, learner: boolean) => Promise<FaultMember>
+  readonly removeMember: (via: FaultMember, target: FaultMember) => Promise<CallOutcome>
+  readonly promote: (via: FaultMember, target: FaultMember) => Promise<CallOutcome>
+  readonly moveLeader: (leader: FaultMember, target: FaultMember) => Promise<CallOutcome>
+  readonly stop: () => Promise<void>
+}
+
+export async function startFaultCluster(size: number, flags: ReadonlyArray<string> = timingFlags): Promise<FaultCluster> {
+  const cluster = await startVerikvCluster({ size: 0, flags })
+  const members: FaultMember[] = []
+  const proxies: LoopbackProxy[] = []
+  const stop = async () => {
+    for (const m of members) if (m.paused) resumeProcess(m)
+    await cluster.stop()
+    await Promise.all(proxies.map((p) => p.close()))
+  }
+  try {
+    const prepared: ClusterMember[] = []
+    for (let k = 1; k <= size; k++) prepared.push(await cluster.prepareMember(`n${k}`))
+    const proxyOf = new Map<ClusterMember, LoopbackProxy>()
+    for (const member of prepared) {
+      const proxy = await proxyFor(member, reservedPorts(cluster))
+      proxies.push(proxy)
+      proxyOf.set(member, proxy)
+    }
+    const initialCluster = prepared.map((m) => `${m.name}=${proxyOf.get(m)!.url}`).join(",")
+    await Promise.all(prepared.map((m) => m.start({ initialClusterState: "new", initialCluster })))
+    for (const member of prepared) {
+      members.push({ member, id: await memberIdOf(member), proxy: proxyOf.get(member)!, removed: false, paused: false })
+    }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  const current = () => members.filter((m) => !m.removed)
+  const byName = (name: string) => {
+    const found = members.find((m) => m.member.name === name)
+    assert(found !== undefined, `no member ${name}`)
+    return found
+  }
+  let nextMemberNumber = size + 1
+  const addMember = async (via: FaultMember, learner: boolean): Promise<FaultMember> => {
+    const member = await cluster.prepareMember(`n${nextMemberNumber++}`)
+    const proxy = await proxyFor(member, reservedPorts(cluster))
+    proxies.push(proxy)
+    const added = await callMember(via.member, "Cluster", "MemberAdd", { peerURLs: [proxy.url], isLearner: learner })
+    if (!added.ok) throw new Error(`MemberAdd through ${via.member.name}: ${added.code} ${added.message}`)
+    const listed = added.response.members as ReadonlyArray<WireMessage>
+    const initialCluster = listed
+      .map((m) => `${m.name === "" ? member.name : String(m.name)}=${(m.peerURLs as string[])[0]}`)
+      .join(",")
+    const fresh: FaultMember = { member, id: String((added.response.member as WireMessage).ID), proxy, removed: false, paused: false }
+    members.push(fresh)
+    await member.start({ initialClusterState: "existing", initialCluster })
+    return fresh
+  }
+  return {
+    cluster,
+    current,
+    byName,
+    leader: (timeoutMs = 20_000) => findLeader(current, timeoutMs),
+    partition: (side, fault) => {
+      const inside = new Set(side)
+      const ids = (inSide: boolean) => new Set(current().filter((m) => inside.has(m.member.name) === inSide).map((m) => m.id))
+      for (const m of current()) m.proxy.cut(fault, ids(!inside.has(m.member.name)))
+    },
+    heal: () => {
+      for (const m of members) m.proxy.heal()
+    },
+    pause: (name) => pauseProcess(byName(name)),
+    resume: (name) => resumeProcess(byName(name)),
+    addMember,
+    removeMember: async (via, target) => {
+      const outcome = await callMember(via.member, "Cluster", "MemberRemove", { ID: target.id })
+      if (outcome.ok) {
+        target.removed = true
+        if (target.paused) resumeProcess(target)
+        await target.member.stop()
+        await target.proxy.close()
+      }
+      return outcome
+    },
+    promote: (via, target) => callMember(via.member, "Cluster", "MemberPromote", { ID: target.id }),
+    moveLeader: (leader, target) => callMember(leader.member, "Maintenance", "MoveLeader", { targetID: target.id }),
+    stop,
+  }
+}
+
+/** Asks the reachable members for the leader until one names a current, running, unpaused member. */
+async function findLeader(current: () => ReadonlyArray<FaultMember>, timeoutMs: number): Promise<FaultMember> {
+  const deadline = performance.now() + timeoutMs
+  const statusDeadlineMs = 1_000
+  for (;;) {
+    const live = current().filter((m) => m.member.running() && !m.paused)
+    for (const m of live) {
+      const status = await callMember(m.member, "Maintenance", "Status", {}, statusDeadlineMs)
+      if (!status.ok) continue
+      const named = live.find((candidate) => candidate.id === String(status.response.leader))
+      if (named !== undefined) return named
+    }
+    if (performance.now() > deadline) throw new Error(`no reachable member named a live leader within ${timeoutMs} ms`)
+    await delay(100)
+  }
+}
+
+function pauseProcess(m: FaultMember): void {
+  const pid = m.member.pid()
+  if (pid === undefined || !m.member.running() || m.paused) return
+  killQuietly(pid, "SIGSTOP")
+  m.paused = true
+}
+
+function resumeProcess(m: FaultMember): void {
+  const pid = m.member.pid()
+  m.paused = false
+  if (pid !== undefined) killQuietly(pid, "SIGCONT")
+}
+
+function reservedPorts(cluster: VerikvCluster): Set<number> {
+  return new Set(cluster.members.flatMap((m) => [m.peerUrl, m.clientUrl].map((url) => Number(new URL(url).port))))
+}
+
+/** A proxy in front of `member`'s peer listener, on a port no member was given. */
+async function proxyFor(member: ClusterMember, reserved: ReadonlySet<number>): Promise<LoopbackProxy> {
+  const targetPort = Number(new URL(member.peerUrl).port)
+  const rejected: LoopbackProxy[] = []
+  try {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const proxy = await startLoopbackProxy({ targetPort, identify: helloSender })
+      if (!reserved.has(proxy.port)) return proxy
+      rejected.push(proxy) // held open so the kernel does not hand the port out again
+    }
+    throw new Error("no proxy port outside the members' ports in 10 attempts")
+  } finally {
+    await Promise.all(rejected.map((p) => p.close()))
+  }
+}
+
+async function memberIdOf(member: ClusterMember): Promise<string> {
+  const status = await callMember(member, "Maintenance", "Status", {})
+  if (!status.ok) throw new Error(`Status on ${member.name}: ${status.message}`)
+  const id = (status.response.header as WireMessage).memberId
+  assert(typeof id === "string" && id !== "0", "Status names the member")
+  return id
+}

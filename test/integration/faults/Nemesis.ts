@@ -1,0 +1,148 @@
+// The nemesis of a fault run: from a seeded Random it draws one fault after another until its time
+// is up, each injected, held for a while, then undone before the next (so at most a minority is
+// down at once): kill -9 and restart of one or two members, SIGSTOP/SIGCONT of one (often the
+// leader), a partition (the leader alone, or two members against the rest, by blackhole, dropped
+// or reset connections), a leader transfer (MoveLeader), and a membership change (a member
+// removed and a fresh one added, or a learner added, promoted, and another member removed).
+// What it did is logged and counted by kind; healAll() undoes whatever a stop left behind.
+import { delay } from "../../support/EtcdProcess.ts"
+import type { LinkFault } from "../../support/LoopbackProxy.ts"
+import type { Random } from "../Random.ts"
+import type { FaultCluster, FaultMember } from "./FaultCluster.ts"
+import { clock } from "./RegisterLoad.ts"
+
+export type FaultKind = "kill" | "pause" | "partition" | "transfer" | "membership"
+
+export type FaultWeights = Readonly<Record<FaultKind, number>>
+
+export const mixedFaults: FaultWeights = { kill: 3, pause: 3, partition: 3, transfer: 2, membership: 1 }
+
+export interface NemesisOptions {
+  readonly random: Random
+  readonly weights: FaultWeights
+  readonly durationMs: number
+}
+
+export interface NemesisLog {
+  /** Faults injected, by detailed kind ("kill", "pause-leader", "partition-split", ...). */
+  readonly counts: Map<string, number>
+  /** One line per fault, with its time since the nemesis started. */
+  readonly lines: string[]
+}
+
+const holdMsRange = [300, 1200] as const
+const gapMsRange = [100, 400] as const
+const leaderLookupMs = 5_000
+const promoteBoundMs = 15_000
+
+export async function runNemesis(fc: FaultCluster, options: NemesisOptions): Promise<NemesisLog> {
+  const log: NemesisLog = { counts: new Map(), lines: [] }
+  const startMs = clock()
+  const note = (kind: string, line: string) => {
+    log.counts.set(kind, (log.counts.get(kind) ?? 0) + 1)
+    log.lines.push(`+${((clock() - startMs) / 1000).toFixed(2)}s ${line}`)
+  }
+  const enabled = Object.fromEntries(Object.entries(options.weights).filter(([, w]) => w > 0)) as Record<FaultKind, number>
+  while (clock() - startMs < options.durationMs) {
+    await delay(options.random.between(...gapMsRange))
+    const kind = options.random.weighted(enabled)
+    try {
+      await inject(fc, kind, options.random, note)
+    } catch (error) {
+      note(`${kind}-failed`, `${kind} failed: ${error instanceof Error ? error.message : String(error)}`)
+      await healAll(fc)
+    }
+  }
+  return log
+}
+
+type Note = (kind: string, line: string) => void
+
+async function inject(fc: FaultCluster, kind: FaultKind, random: Random, note: Note): Promise<void> {
+  const hold = () => delay(random.between(...holdMsRange))
+  const live = () => fc.current().filter((m) => m.member.running() && !m.paused)
+  const leader = await fc.leader(leaderLookupMs).catch(() => undefined)
+  const names = (ms: ReadonlyArray<FaultMember>) => ms.map((m) => m.member.name).join(",")
+  switch (kind) {
+    case "kill": {
+      const victims = pickSome(random, live(), random.chance(0.3) ? 2 : 1, random.chance(0.5) ? leader : undefined)
+      await Promise.all(victims.map((m) => m.member.kill()))
+      note("kill", `kill -9 ${names(victims)}${victims.includes(leader!) ? " (leader)" : ""}`)
+      await hold()
+      await Promise.all(victims.map((m) => m.member.restart()))
+      return
+    }
+    case "pause": {
+      const target = random.chance(0.5) && leader !== undefined ? leader : random.pick(live())
+      fc.pause(target.member.name)
+      note(target === leader ? "pause-leader" : "pause", `SIGSTOP ${target.member.name}${target === leader ? " (leader)" : ""}`)
+      await hold()
+      fc.resume(target.member.name)
+      return
+    }
+    case "partition": {
+      const fault = random.pick<LinkFault>(["blackhole", "drop", "refuse"])
+      const side = random.chance(0.5) && leader !== undefined ? [leader] : pickSome(random, fc.current(), 2, undefined)
+      fc.partition(side.map((m) => m.member.name), fault)
+      note(side.length === 1 ? "partition-leader" : "partition-split", `partition ${names(side)} | rest by ${fault}`)
+      await hold()
+      fc.heal()
+      return
+    }
+    case "transfer": {
+      if (leader === undefined) return note("transfer-skipped", "transfer skipped: no leader")
+      const target = random.pick(fc.current().filter((m) => m !== leader && m.member.running() && !m.paused))
+      const outcome = await fc.moveLeader(leader, target)
+      note("transfer", `MoveLeader ${leader.member.name} -> ${target.member.name}: ${outcome.ok ? "ok" : outcome.message}`)
+      return
+    }
+    case "membership":
+      if (leader === undefined) return note("membership-skipped", "membership change skipped: no leader")
+      return random.chance(0.5) ? replaceMember(fc, leader, random, note) : addLearnerAndPromote(fc, leader, random, note)
+  }
+}
+
+/** Removes a random member (maybe the leader), then adds and starts a fresh voter. */
+async function replaceMember(fc: FaultCluster, leader: FaultMember, random: Random, note: Note): Promise<void> {
+  const target = random.pick(fc.current())
+  const via = fc.current().find((m) => m !== target && m.member.running() && !m.paused) ?? leader
+  const removed = await fc.removeMember(via, target)
+  if (!removed.ok) return note("member-remove-failed", `remove ${target.member.name}: ${removed.message}`)
+  note("member-remove", `removed ${target.member.name}${target === leader ? " (leader)" : ""}`)
+  const next = await fc.leader(leaderLookupMs)
+  const fresh = await fc.addMember(next, false)
+  note("member-add", `added ${fresh.member.name}`)
+}
+
+/** Adds a learner, promotes it once it is in sync (bounded retries), then removes another member. */
+async function addLearnerAndPromote(fc: FaultCluster, leader: FaultMember, random: Random, note: Note): Promise<void> {
+  const learner = await fc.addMember(leader, true)
+  note("learner-add", `added learner ${learner.member.name}`)
+  const deadline = clock() + promoteBoundMs
+  let promoted = await fc.promote(leader, learner)
+  while (!promoted.ok && clock() < deadline) {
+    await delay(300)
+    promoted = await fc.promote(await fc.leader(leaderLookupMs), learner)
+  }
+  if (!promoted.ok) return note("learner-promote-failed", `promote ${learner.member.name}: ${promoted.message}`)
+  note("learner-promote", `promoted ${learner.member.name}`)
+  const target = random.pick(fc.current().filter((m) => m !== learner))
+  const via = fc.current().find((m) => m !== target && m.member.running() && !m.paused) ?? learner
+  const removed = await fc.removeMember(via, target)
+  note(removed.ok ? "member-remove" : "member-remove-failed", `remove ${target.member.name}: ${removed.ok ? "ok" : removed.message}`)
+}
+
+/** `count` distinct members of `from`, `first` among them when given. */
+function pickSome(random: Random, from: ReadonlyArray<FaultMember>, count: number, first: FaultMember | undefined): FaultMember[] {
+  const rest = from.filter((m) => m !== first)
+  const picked = first !== undefined && from.includes(first) ? [first] : []
+  while (picked.length < count && rest.length > 0) picked.push(rest.splice(random.below(rest.length), 1)[0]!)
+  return picked
+}
+
+/** Undoes every fault: links healed, paused members resumed, killed (not removed) members restarted. */
+export async function healAll(fc: FaultCluster): Promise<void> {
+  fc.heal()
+  for (const m of fc.current()) if (m.paused) fc.resume(m.member.name)
+  await Promise.all(fc.current().filter((m) => !m.member.running()).map((m) => m.member.restart()))
+}
