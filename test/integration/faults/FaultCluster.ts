@@ -16,6 +16,8 @@ export const timingFlags = ["--heartbeat-interval=100", "--election-timeout=1000
 
 /** Deadline of the harness's own calls: a paused member must not hold the nemesis for long. */
 const harnessCallDeadlineMs = 5_000
+/** Membership calls wait for a conf change to commit (a forwarded one up to verikv's 7 s). */
+const membershipCallDeadlineMs = 15_000
 
 /** One call to a member on a connection of its own, with a short deadline. */
 export async function callMember(
@@ -53,6 +55,7 @@ export interface FaultCluster {
   readonly resume: (name: string) => void
   /** member add (through `via`), then starts it; resolves once it serves clients. */
   readonly addMember: (via: FaultMember, learner: boolean) => Promise<FaultMember>
+  /** member remove; the target counts as removed if the answer is ok or the member list no longer has it. */
   readonly removeMember: (via: FaultMember, target: FaultMember) => Promise<CallOutcome>
   readonly promote: (via: FaultMember, target: FaultMember) => Promise<CallOutcome>
   readonly moveLeader: (leader: FaultMember, target: FaultMember) => Promise<CallOutcome>
@@ -93,20 +96,44 @@ export async function startFaultCluster(size: number, flags: ReadonlyArray<strin
     return found
   }
   let nextMemberNumber = size + 1
+  /** The peer URLs the cluster lists now, asked of a live member (undefined if none answers). */
+  const listedPeerUrls = async (): Promise<Set<string> | undefined> => {
+    for (const m of current().filter((c) => c.member.running() && !c.paused)) {
+      const listed = await callMember(m.member, "Cluster", "MemberList", {})
+      if (listed.ok) return new Set((listed.response.members as ReadonlyArray<WireMessage>).flatMap((x) => x.peerURLs as string[]))
+    }
+    return undefined
+  }
   const addMember = async (via: FaultMember, learner: boolean): Promise<FaultMember> => {
     const member = await cluster.prepareMember(`n${nextMemberNumber++}`)
     const proxy = await proxyFor(member, reservedPorts(cluster))
     proxies.push(proxy)
-    const added = await callMember(via.member, "Cluster", "MemberAdd", { peerURLs: [proxy.url], isLearner: learner })
-    if (!added.ok) throw new Error(`MemberAdd through ${via.member.name}: ${added.code} ${added.message}`)
-    const listed = added.response.members as ReadonlyArray<WireMessage>
-    const initialCluster = listed
-      .map((m) => `${m.name === "" ? member.name : String(m.name)}=${(m.peerURLs as string[])[0]}`)
+    const added = await callMember(via.member, "Cluster", "MemberAdd", { peerURLs: [proxy.url], isLearner: learner }, membershipCallDeadlineMs)
+    // An answer lost is not a change lost: the member list says whether it happened.
+    const listed = added.ok ? undefined : await callMember(via.member, "Cluster", "MemberList", {})
+    const answer = added.ok ? added : listed
+    if (answer === undefined || !answer.ok) throw new Error(`MemberAdd through ${via.member.name}: ${added.ok ? "" : added.message}`)
+    const all = answer.response.members as ReadonlyArray<WireMessage>
+    const self = all.find((m) => (m.peerURLs as string[]).includes(proxy.url))
+    if (self === undefined) throw new Error(`MemberAdd through ${via.member.name}: ${added.ok ? "not listed" : added.message}`)
+    const initialCluster = all
+      .map((m) => `${m === self ? member.name : String(m.name)}=${(m.peerURLs as string[])[0]}`)
       .join(",")
-    const fresh: FaultMember = { member, id: String((added.response.member as WireMessage).ID), proxy, removed: false, paused: false }
+    const fresh: FaultMember = { member, id: String(self.ID), proxy, removed: false, paused: false }
     members.push(fresh)
     await member.start({ initialClusterState: "existing", initialCluster })
     return fresh
+  }
+  const removeMember = async (via: FaultMember, target: FaultMember): Promise<CallOutcome> => {
+    const outcome = await callMember(via.member, "Cluster", "MemberRemove", { ID: target.id }, membershipCallDeadlineMs)
+    const gone = outcome.ok || (await listedPeerUrls())?.has(target.proxy.url) === false
+    if (gone) {
+      target.removed = true
+      if (target.paused) resumeProcess(target)
+      await target.member.stop()
+      await target.proxy.close()
+    }
+    return outcome
   }
   return {
     cluster,
@@ -124,17 +151,8 @@ export async function startFaultCluster(size: number, flags: ReadonlyArray<strin
     pause: (name) => pauseProcess(byName(name)),
     resume: (name) => resumeProcess(byName(name)),
     addMember,
-    removeMember: async (via, target) => {
-      const outcome = await callMember(via.member, "Cluster", "MemberRemove", { ID: target.id })
-      if (outcome.ok) {
-        target.removed = true
-        if (target.paused) resumeProcess(target)
-        await target.member.stop()
-        await target.proxy.close()
-      }
-      return outcome
-    },
-    promote: (via, target) => callMember(via.member, "Cluster", "MemberPromote", { ID: target.id }),
+    removeMember,
+    promote: (via, target) => callMember(via.member, "Cluster", "MemberPromote", { ID: target.id }, membershipCallDeadlineMs),
     moveLeader: (leader, target) => callMember(leader.member, "Maintenance", "MoveLeader", { targetID: target.id }),
     stop,
   }

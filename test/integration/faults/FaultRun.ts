@@ -55,8 +55,9 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
   const keys = Array.from({ length: settings.keyCount }, (_, k) => `${keyPrefix}k${k}`)
   const watchers = startWatchers(fc, keys, random)
   const load = startRegisterLoad({ clients: settings.clients, keys, callDeadlineMs: 2_000, endpoints, random: new Random(options.seed ^ 0x5bd1e995) })
+  let nemesis: NemesisLog | undefined
   try {
-    const nemesis = await runNemesis(fc, { random, weights: options.weights ?? mixedFaults, durationMs: settings.loadMs })
+    nemesis = await runNemesis(fc, { random, weights: options.weights ?? mixedFaults, durationMs: settings.loadMs })
     await load.stop()
     await healAll(fc)
     const leader = await fc.leader(30_000)
@@ -84,6 +85,14 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     }
     if (violations(report) > 0) report.historyFile = saveHistory(options.seed, history)
     return report
+  } catch (error) {
+    // A run that cannot finish its checks (no leader after healing, a member that does not come
+    // back) is a failure too; say what the nemesis did and what the members logged last.
+    const lines = nemesis?.lines ?? ["(the nemesis did not finish)"]
+    const tails = fc.current().map((m) => `--- ${m.member.name} (${m.member.running() ? "running" : "down"}) ---\n${m.member.logTail()}`)
+    const historyFile = saveHistory(options.seed, load.history)
+    const why = error instanceof Error ? error.message : String(error)
+    throw new Error(`seed ${options.seed}: ${why}\nhistory: ${historyFile}\nnemesis:\n  ${lines.join("\n  ")}\n${tails.join("\n")}`, { cause: error })
   } finally {
     await load.stop()
     await Promise.all(watchers.map((w) => w.recorder.stop()))

@@ -2,10 +2,9 @@
 // cluster with its own seed, each printing its report and failing on any violation. The seeds are
 // drawn at random (printed first) unless VERIKV_FAULTS_SEED fixes the first one.
 import { describe, expect, it } from "vitest"
-import { runFaults } from "./FaultRun.ts"
-import type { FaultWeights } from "./Nemesis.ts"
+import { runFaults, violations } from "./FaultRun.ts"
+import { faultMixes, type FaultMix } from "./Nemesis.ts"
 import { describeReport } from "./Report.ts"
-import { violations } from "./FaultRun.ts"
 
 export const seedVariable = "VERIKV_FAULTS_SEED"
 
@@ -14,14 +13,18 @@ export function firstSeed(): number {
   return fixed !== undefined && fixed !== "" ? Number(fixed) : Math.floor(Math.random() * 2 ** 31)
 }
 
-export function faultSuite(title: string, runs: number, weights: FaultWeights): void {
+/** Load per CI run: short, so that four files of five runs each fit in a few minutes. */
+const ciLoadMs = 4_000
+
+export function faultSuite(mix: FaultMix, runs: number): void {
   const base = firstSeed()
+  const title = `fault runs, ${mix} faults`
   describe(title, () => {
     for (let k = 0; k < runs; k++) {
       const seed = base + k
       it(`seed ${seed}`, async () => {
-        const report = await runFaults({ seed, weights })
-        console.log(`[faults: ${title}]\n${describeReport(report)}`)
+        const report = await runFaults({ seed, weights: faultMixes[mix], loadMs: ciLoadMs })
+        console.log(`[${title}]\n${describeReport(report)}`)
         expect(report.operations.completed, "the load got answers").toBeGreaterThan(0)
         expect(report.linearizability.kind, "linearizability").not.toBe("violation")
         expect(violations(report), describeReport(report)).toBe(0)

@@ -5,6 +5,7 @@
 // or reset connections), a leader transfer (MoveLeader), and a membership change (a member
 // removed and a fresh one added, or a learner added, promoted, and another member removed).
 // What it did is logged and counted by kind; healAll() undoes whatever a stop left behind.
+import type { CallOutcome } from "../../support/EtcdClient.ts"
 import { delay } from "../../support/EtcdProcess.ts"
 import type { LinkFault } from "../../support/LoopbackProxy.ts"
 import type { Random } from "../Random.ts"
@@ -15,7 +16,17 @@ export type FaultKind = "kill" | "pause" | "partition" | "transfer" | "membershi
 
 export type FaultWeights = Readonly<Record<FaultKind, number>>
 
-export const mixedFaults: FaultWeights = { kill: 3, pause: 3, partition: 3, transfer: 2, membership: 1 }
+/** The mixes the test files use; each file leans on some faults so a CI run covers every kind. */
+export const faultMixes = {
+  mixed: { kill: 3, pause: 3, partition: 3, transfer: 2, membership: 1 },
+  process: { kill: 4, pause: 4, partition: 0, transfer: 1, membership: 0 },
+  network: { kill: 0, pause: 1, partition: 6, transfer: 1, membership: 0 },
+  membership: { kill: 1, pause: 0, partition: 1, transfer: 2, membership: 4 },
+} as const satisfies Record<string, FaultWeights>
+
+export type FaultMix = keyof typeof faultMixes
+
+export const mixedFaults: FaultWeights = faultMixes.mixed
 
 export interface NemesisOptions {
   readonly random: Random
@@ -107,8 +118,8 @@ async function replaceMember(fc: FaultCluster, leader: FaultMember, random: Rand
   const target = random.pick(fc.current())
   const via = fc.current().find((m) => m !== target && m.member.running() && !m.paused) ?? leader
   const removed = await fc.removeMember(via, target)
-  if (!removed.ok) return note("member-remove-failed", `remove ${target.member.name}: ${removed.message}`)
-  note("member-remove", `removed ${target.member.name}${target === leader ? " (leader)" : ""}`)
+  noteRemoval(note, target, target === leader, via, removed)
+  if (!target.removed) return
   const next = await fc.leader(leaderLookupMs)
   const fresh = await fc.addMember(next, false)
   note("member-add", `added ${fresh.member.name}`)
@@ -126,10 +137,19 @@ async function addLearnerAndPromote(fc: FaultCluster, leader: FaultMember, rando
   }
   if (!promoted.ok) return note("learner-promote-failed", `promote ${learner.member.name}: ${promoted.message}`)
   note("learner-promote", `promoted ${learner.member.name}`)
+  const leaderNow = await fc.leader(leaderLookupMs).catch(() => undefined)
   const target = random.pick(fc.current().filter((m) => m !== learner))
   const via = fc.current().find((m) => m !== target && m.member.running() && !m.paused) ?? learner
   const removed = await fc.removeMember(via, target)
-  note(removed.ok ? "member-remove" : "member-remove-failed", `remove ${target.member.name}: ${removed.ok ? "ok" : removed.message}`)
+  noteRemoval(note, target, target === leaderNow, via, removed)
+}
+
+/** A removal whose answer was lost but which happened (the member list says so) is noted as such. */
+function noteRemoval(note: Note, target: FaultMember, wasLeader: boolean, via: FaultMember, answer: CallOutcome): void {
+  const what = `remove ${target.member.name}${wasLeader ? " (leader)" : ""} through ${via.member.name}`
+  if (answer.ok) return note("member-remove", `${what}: ok`)
+  if (target.removed) return note("member-remove-answer-lost", `${what}: removed, but the answer was ${answer.message}`)
+  note("member-remove-failed", `${what}: ${answer.message}`)
 }
 
 /** `count` distinct members of `from`, `first` among them when given. */
