@@ -334,12 +334,17 @@ export class RaftNode {
   }
 
   private step(input: Input): Ready {
+    const leaderBefore = this.leaderId
     const { state, ready } = step(this.raft, input)
     this.raft = state
     this.role = ready.role
     this.leaderId = ready.leaderId
-    // Requests held while no leader was known go out once one is (re-proposed or forwarded).
-    if (ready.leaderId !== None && (this.parked.length > 0 || this.parkedReads.length > 0)) {
+    // Requests held while no leader was known, or while the leader could not take them (during a
+    // leader transfer), go out again once a leader is known: at once when the leader changes, else
+    // with the next tick. Taking them back at every step spun the turn loop on microtasks for as
+    // long as the transfer lasted, starving the timers and sockets that end it: the node hung.
+    const retry = ready.leaderId !== leaderBefore || input.type === "Tick"
+    if (ready.leaderId !== None && retry && (this.parked.length > 0 || this.parkedReads.length > 0)) {
       this.proposals.push(...this.parked.splice(0))
       this.readWaiters.push(...this.parkedReads.splice(0))
     }
