@@ -62,7 +62,24 @@ export interface FaultCluster {
   readonly stop: () => Promise<void>
 }
 
+/** Attempts at bootstrapping: a port chosen for a member may be taken before it binds it. */
+const bootstrapAttemptsMax = 3
+
 export async function startFaultCluster(size: number, flags: ReadonlyArray<string> = timingFlags): Promise<FaultCluster> {
+  let lastError: unknown
+  for (let attempt = 1; attempt <= bootstrapAttemptsMax; attempt++) {
+    try {
+      return await bootstrapFaultCluster(size, flags)
+    } catch (error) {
+      lastError = error
+      // Only a port taken between our probe and verikv's bind is worth another try.
+      if (!String(error).includes("EADDRINUSE")) break
+    }
+  }
+  throw lastError
+}
+
+async function bootstrapFaultCluster(size: number, flags: ReadonlyArray<string>): Promise<FaultCluster> {
   const cluster = await startVerikvCluster({ size: 0, flags })
   const members: FaultMember[] = []
   const proxies: LoopbackProxy[] = []
@@ -116,9 +133,10 @@ export async function startFaultCluster(size: number, flags: ReadonlyArray<strin
     const all = answer.response.members as ReadonlyArray<WireMessage>
     const self = all.find((m) => (m.peerURLs as string[]).includes(proxy.url))
     if (self === undefined) throw new Error(`MemberAdd through ${via.member.name}: ${added.ok ? "not listed" : added.message}`)
-    const initialCluster = all
-      .map((m) => `${m === self ? member.name : String(m.name)}=${(m.peerURLs as string[])[0]}`)
-      .join(",")
+    // Names as the harness gave them: a member added but not started yet is listed without one.
+    const nameOf = (m: WireMessage) => m === self ? member.name
+      : members.find((known) => (m.peerURLs as string[]).includes(known.proxy.url))?.member.name ?? String(m.name)
+    const initialCluster = all.map((m) => `${nameOf(m)}=${(m.peerURLs as string[])[0]}`).join(",")
     const fresh: FaultMember = { member, id: String(self.ID), proxy, removed: false, paused: false }
     members.push(fresh)
     await member.start({ initialClusterState: "existing", initialCluster })
