@@ -55,30 +55,41 @@ export function compareKeys(a: string, b: string): number {
 }
 
 /** Whether a watch of [key, rangeEnd) (etcd's conventions for rangeEnd) covers `candidate`. */
-export function watchCovers(stream: Pick<WatchStream, "key" | "rangeEnd">, candidate: string): boolean {
+export function watchCovers(
+  stream: Pick<WatchStream, "key" | "rangeEnd">,
+  candidate: string,
+): boolean {
   if (stream.rangeEnd === undefined || stream.rangeEnd === "") return candidate === stream.key
   if (compareKeys(candidate, stream.key) < 0) return false
   return stream.rangeEnd === "\0" || compareKeys(candidate, stream.rangeEnd) < 0
 }
 
-const eventId = (event: Pick<WatchEvent, "revision" | "key">): string => `${event.revision}\u0000${event.key}`
+const eventId = (event: Pick<WatchEvent, "revision" | "key">): string =>
+  `${event.revision}\u0000${event.key}`
 
 export function describeWatchEvent(event: WatchEvent): string {
-  return `${event.type} ${JSON.stringify(event.key)}${event.type === "PUT" ? `=${JSON.stringify(event.value)}` : ""} @${event.revision}`
+  const value = event.type === "PUT" ? `=${JSON.stringify(event.value)}` : ""
+  return `${event.type} ${JSON.stringify(event.key)}${value} @${event.revision}`
 }
 
 /** Checks every stream against `truth`, the store's events in revision order. */
-export function checkWatches(streams: ReadonlyArray<WatchStream>, truth: ReadonlyArray<WatchEvent>): WatchCheckResult {
+export function checkWatches(
+  streams: ReadonlyArray<WatchStream>,
+  truth: ReadonlyArray<WatchEvent>,
+): WatchCheckResult {
   const truthById = new Map<string, WatchEvent>()
   truth.forEach((event, index) => {
-    assert(index === 0 || truth[index - 1]!.revision <= event.revision, "the truth is in revision order")
+    const previous = truth[index - 1]
+    const inOrder = previous === undefined || previous.revision <= event.revision
+    assert(inOrder, "the truth is in revision order")
     assert(!truthById.has(eventId(event)), "the truth has one event per key and revision")
     truthById.set(eventId(event), event)
   })
   const violations: WatchViolation[] = []
   let eventsChecked = 0
   for (const stream of streams) {
-    assert(Number.isSafeInteger(stream.startRevision) && stream.startRevision >= 1, "a watch starts at a revision")
+    const start = stream.startRevision
+    assert(Number.isSafeInteger(start) && start >= 1, "a watch starts at revision 1 or later")
     violations.push(...checkStream(stream, truth, truthById))
     eventsChecked += stream.events.length
   }
@@ -105,18 +116,21 @@ function checkStream(
     lastRevision = Math.max(lastRevision, event.revision)
     const expected = truthById.get(id)
     if (!watchCovers(stream, event.key) || event.revision < stream.startRevision) {
-      flag("wrong-event", event, `${describeWatchEvent(event)} is outside the watch (from revision ${stream.startRevision})`)
+      const watched = `from revision ${stream.startRevision}`
+      flag("wrong-event", event, `${describeWatchEvent(event)} is outside the watch (${watched})`)
     } else if (expected === undefined) {
       flag("wrong-event", event, `${describeWatchEvent(event)}: the store has no such event`)
     } else if (expected.type !== event.type || expected.value !== event.value) {
-      flag("wrong-event", event, `${describeWatchEvent(event)}: the store has ${describeWatchEvent(expected)}`)
+      const stored = describeWatchEvent(expected)
+      flag("wrong-event", event, `${describeWatchEvent(event)}: the store has ${stored}`)
     }
   }
   // Everything in the watched range from the start up to the last revision received must be there.
   for (const event of truth) {
     if (event.revision > lastRevision) break
     if (event.revision < stream.startRevision || !watchCovers(stream, event.key)) continue
-    if (!delivered.has(eventId(event))) flag("gap", event, `${describeWatchEvent(event)} never delivered`)
+    if (delivered.has(eventId(event))) continue
+    flag("gap", event, `${describeWatchEvent(event)} never delivered`)
   }
   return violations
 }
