@@ -10,7 +10,7 @@ import { formatHistory } from "../../../src/check/history-format.ts"
 import type { Operation } from "../../../src/check/history.ts"
 import { checkWatches, type WatchCheckResult } from "../../../src/check/watch.ts"
 import { Random } from "../Random.ts"
-import { type ConvergenceReport, checkConvergence, finalReads, lostWrites, readTruth, repeatedValues, waitForWatchers } from "./FinalChecks.ts"
+import { type ConvergenceReport, checkConvergence, finalReads, lostWrites, readTruth, repeatedValues, revisionHoles, waitForWatchers } from "./FinalChecks.ts"
 import { startFaultCluster } from "./FaultCluster.ts"
 import { healAll, mixedFaults, runNemesis, type FaultWeights, type NemesisLog } from "./Nemesis.ts"
 import { startRegisterLoad } from "./RegisterLoad.ts"
@@ -38,6 +38,8 @@ export interface FaultRunReport {
   readonly lost: ReadonlyArray<string>
   /** PUT events of the store that repeat a value (every value is written once). */
   readonly repeated: ReadonlyArray<string>
+  /** Revisions the truth has no event for. */
+  readonly holes: ReadonlyArray<number>
   readonly convergence: ConvergenceReport
   readonly errors: ReadonlyMap<string, number>
   /** Where the history was written (NDJSON), when the run found something. */
@@ -80,6 +82,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       watchersCaughtUp,
       lost: lostWrites(history, truth),
       repeated: repeatedValues(truth),
+      holes: revisionHoles(truth),
       convergence: await checkConvergence(fc.current().map((m) => m.member)),
       errors: load.errors,
     }
@@ -102,7 +105,10 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
 
 /** Everything a run found wrong: 0 for a clean run. */
 export function violations(report: FaultRunReport): number {
-  return (report.linearizability.kind === "violation" ? 1 : 0) + report.watches.violations.length + report.lost.length + report.repeated.length + (report.convergence.agreed ? 0 : 1)
+  const linearizability = report.linearizability.kind === "violation" ? 1 : 0
+  const convergence = report.convergence.agreed ? 0 : 1
+  const store = report.lost.length + report.repeated.length + report.holes.length
+  return linearizability + report.watches.violations.length + store + convergence
 }
 
 function saveHistory(seed: number, history: ReadonlyArray<Operation>): string {

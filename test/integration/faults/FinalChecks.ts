@@ -90,6 +90,17 @@ export function repeatedValues(truth: ReadonlyArray<WatchEvent>): string[] {
   return truth.filter((e) => e.type === "PUT" && (seen.has(e.value) || !seen.add(e.value))).map(describeWatchEvent)
 }
 
+/** Revisions after 1 with no event: every revision is made by a write, so none may be missing. */
+export function revisionHoles(truth: ReadonlyArray<WatchEvent>): number[] {
+  const holes: number[] = []
+  let expected = 2
+  for (const event of truth) {
+    for (; expected < event.revision; expected++) holes.push(expected)
+    expected = Math.max(expected, event.revision + 1)
+  }
+  return holes
+}
+
 export interface ConvergenceReport {
   readonly agreed: boolean
   readonly summary: string

@@ -16,6 +16,7 @@ export function describeReport(report: FaultRunReport): string {
     `watches: ${watches.streamsChecked} streams, ${watches.eventsChecked} events, ${watches.violations.length} violations; ${report.watchersCaughtUp}`,
     `acknowledged writes lost: ${report.lost.length}${report.lost.length > 0 ? ` (${report.lost.slice(0, shownMax).join(", ")})` : ""}`,
     `values written twice: ${report.repeated.length}${report.repeated.length > 0 ? ` (${report.repeated.slice(0, shownMax).join(", ")})` : ""}`,
+    `revisions without an event: ${report.holes.length}${report.holes.length > 0 ? ` (${report.holes.slice(0, shownMax).join(", ")})` : ""}`,
     `convergence: ${report.convergence.summary}`,
     `client errors: ${[...report.errors].map(([message, n]) => `${n}x ${message}`).join("; ") || "none"}`,
     ...watches.violations.slice(0, shownMax).map((v) => `  watch ${v.kind} in ${v.stream}: ${v.detail}`),
