@@ -23,6 +23,8 @@ export interface FaultRunOptions {
   readonly clients?: number
   readonly keyCount?: number
   readonly weights?: FaultWeights
+  /** Overlapping faults (see NemesisOptions). */
+  readonly overlap?: boolean
   /** Search steps for the linearizability check. */
   readonly stepsMax?: number
 }
@@ -59,7 +61,8 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
   const load = startRegisterLoad({ clients: settings.clients, keys, callDeadlineMs: 2_000, endpoints, random: new Random(options.seed ^ 0x5bd1e995) })
   let nemesis: NemesisLog | undefined
   try {
-    nemesis = await runNemesis(fc, { random, weights: options.weights ?? mixedFaults, durationMs: settings.loadMs })
+    const weights = options.weights ?? mixedFaults
+    nemesis = await runNemesis(fc, { random, weights, durationMs: settings.loadMs, overlap: options.overlap === true })
     await load.stop()
     await healAll(fc)
     const leader = await fc.leader(30_000)

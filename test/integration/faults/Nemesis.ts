@@ -4,11 +4,12 @@
 // leader), a partition (the leader alone, or two members against the rest, by blackhole, dropped
 // or reset connections), a leader transfer (MoveLeader), and a membership change (a member
 // removed and a fresh one added, or a learner added, promoted, and another member removed).
-// What it did is logged and counted by kind; healAll() undoes whatever a stop left behind.
+// What it did is logged and counted by kind; healAll() undoes whatever a stop left behind. With
+// `overlap`, a second loop of kills and pauses runs alongside, so faults overlap.
 import type { CallOutcome } from "../../support/EtcdClient.ts"
 import { delay } from "../../support/EtcdProcess.ts"
 import type { LinkFault } from "../../support/LoopbackProxy.ts"
-import type { Random } from "../Random.ts"
+import { Random } from "../Random.ts"
 import type { FaultCluster, FaultMember } from "./FaultCluster.ts"
 import { clock } from "./RegisterLoad.ts"
 
@@ -26,12 +27,20 @@ export const faultMixes = {
 
 export type FaultMix = keyof typeof faultMixes
 
+/** What the overlapping loop injects: nothing that changes the membership or the links. */
+const overlappingFaults: FaultWeights = { kill: 1, pause: 1, partition: 0, transfer: 0, membership: 0 }
+
 export const mixedFaults: FaultWeights = faultMixes.mixed
 
 export interface NemesisOptions {
   readonly random: Random
   readonly weights: FaultWeights
   readonly durationMs: number
+  /**
+   * A second loop of process faults (kill, pause) alongside the first, so faults overlap: up to
+   * four members may be down at once, and a member may be killed while the links are cut.
+   */
+  readonly overlap?: boolean
 }
 
 export interface NemesisLog {
@@ -53,17 +62,22 @@ export async function runNemesis(fc: FaultCluster, options: NemesisOptions): Pro
     log.counts.set(kind, (log.counts.get(kind) ?? 0) + 1)
     log.lines.push(`+${((clock() - startMs) / 1000).toFixed(2)}s ${line}`)
   }
-  const enabled = Object.fromEntries(Object.entries(options.weights).filter(([, w]) => w > 0)) as Record<FaultKind, number>
-  while (clock() - startMs < options.durationMs) {
-    await delay(options.random.between(...gapMsRange))
-    const kind = options.random.weighted(enabled)
-    try {
-      await inject(fc, kind, options.random, note)
-    } catch (error) {
-      note(`${kind}-failed`, `${kind} failed: ${error instanceof Error ? error.message : String(error)}`)
-      await healAll(fc)
+  const loop = async (random: Random, weights: FaultWeights, label: string) => {
+    const enabled = Object.fromEntries(Object.entries(weights).filter(([, w]) => w > 0)) as Record<FaultKind, number>
+    while (clock() - startMs < options.durationMs) {
+      await delay(random.between(...gapMsRange))
+      const kind = random.weighted(enabled)
+      try {
+        await inject(fc, kind, random, (k, line) => note(k, `${label}${line}`))
+      } catch (error) {
+        note(`${kind}-failed`, `${label}${kind} failed: ${error instanceof Error ? error.message : String(error)}`)
+        await healAll(fc)
+      }
     }
   }
+  // The overlapping loop draws from its own Random, seeded from the run's, so both replay.
+  const second = options.overlap === true ? loop(new Random(options.random.below(2 ** 31)), overlappingFaults, "[overlap] ") : undefined
+  await Promise.all([loop(options.random, options.weights, ""), second])
   return log
 }
 
@@ -80,7 +94,8 @@ async function inject(fc: FaultCluster, kind: FaultKind, random: Random, note: N
       await Promise.all(victims.map((m) => m.member.kill()))
       note("kill", `kill -9 ${names(victims)}${victims.includes(leader!) ? " (leader)" : ""}`)
       await hold()
-      await Promise.all(victims.map((m) => m.member.restart()))
+      // A member removed meanwhile (by the other loop's membership change) stays down.
+      await Promise.all(victims.filter((m) => !m.removed).map((m) => m.member.restart()))
       return
     }
     case "pause": {
@@ -88,7 +103,7 @@ async function inject(fc: FaultCluster, kind: FaultKind, random: Random, note: N
       fc.pause(target.member.name)
       note(target === leader ? "pause-leader" : "pause", `SIGSTOP ${target.member.name}${target === leader ? " (leader)" : ""}`)
       await hold()
-      fc.resume(target.member.name)
+      if (!target.removed) fc.resume(target.member.name)
       return
     }
     case "partition": {

@@ -1,7 +1,7 @@
 // The fault soak: `npm run faults -- --runs N --seed S [--mix mixed|process|network|membership]
-// [--load-ms MS] [--clients C] [--keys K]`. Runs N fault runs one after the other (seeds S, S+1,
-// ...; S at random if not given, printed first), prints each report, and exits 1 if any run
-// found a violation or failed. Each run cleans up its processes before the next starts.
+// [--load-ms MS] [--clients C] [--keys K] [--overlap]`. Runs N fault runs one after the other
+// (seeds S, S+1, ...; S at random if not given, printed first), prints each report, and exits 1
+// if any run found a violation or failed. Each run cleans up its processes before the next.
 import { parseArgs } from "node:util"
 import { runFaults, violations } from "./FaultRun.ts"
 import { faultMixes, type FaultMix } from "./Nemesis.ts"
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     "load-ms": { type: "string", default: "6000" },
     clients: { type: "string", default: "10" },
     keys: { type: "string", default: "5" },
+    overlap: { type: "boolean", default: false },
   },
 })
 
@@ -24,7 +25,8 @@ const runs = Number(values.runs)
 const firstSeed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 2 ** 31)
 const mix = values.mix as FaultMix
 if (!(mix in faultMixes)) throw new Error(`--mix must be one of ${Object.keys(faultMixes).join(", ")}`)
-console.log(`faults: ${runs} runs from seed ${firstSeed}, mix ${mix}, load ${values["load-ms"]} ms, ${values.clients} clients, ${values.keys} keys`)
+const overlapping = values.overlap ? ", overlapping process faults" : ""
+console.log(`faults: ${runs} runs from seed ${firstSeed}, mix ${mix}${overlapping}, load ${values["load-ms"]} ms, ${values.clients} clients, ${values.keys} keys`)
 
 let failed = 0
 const byKind = new Map<string, number>()
@@ -39,6 +41,7 @@ for (let k = 0; k < runs; k++) {
       loadMs: Number(values["load-ms"]),
       clients: Number(values.clients),
       keyCount: Number(values.keys),
+      overlap: values.overlap,
     })
     console.log(`\n[run ${k + 1}/${runs}, ${((performance.now() - startMs) / 1000).toFixed(1)} s]\n${describeReport(report)}`)
     operations += report.operations.total
