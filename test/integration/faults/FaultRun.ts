@@ -14,7 +14,7 @@ import { type ConvergenceReport, checkConvergence, finalReads, lostWrites, readT
 import { startFaultCluster } from "./FaultCluster.ts"
 import { healAll, mixedFaults, runNemesis, type FaultWeights, type NemesisLog } from "./Nemesis.ts"
 import { startRegisterLoad } from "./RegisterLoad.ts"
-import { startWatchers } from "./Watchers.ts"
+import { startLateWatcher, startWatchers } from "./Watchers.ts"
 
 export interface FaultRunOptions {
   readonly seed: number
@@ -58,17 +58,22 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
   const endpoints = () => fc.current().filter((m) => m.member.running()).map((m) => m.member.clientEndpoint)
   const keys = Array.from({ length: settings.keyCount }, (_, k) => `${keyPrefix}k${k}`)
   const watchers = startWatchers(fc, keys, random)
+  const late = startLateWatcher(fc, keys, random.pick(fc.current()), settings.loadMs / 2).then((w) => {
+    if (w !== undefined) watchers.push(w)
+  })
   const load = startRegisterLoad({ clients: settings.clients, keys, callDeadlineMs: 2_000, endpoints, random: new Random(options.seed ^ 0x5bd1e995) })
   let nemesis: NemesisLog | undefined
   try {
     const weights = options.weights ?? mixedFaults
     nemesis = await runNemesis(fc, { random, weights, durationMs: settings.loadMs, overlap: options.overlap === true })
     await load.stop()
+    await late
     await healAll(fc)
     const leader = await fc.leader(30_000)
     const history: Operation[] = [...load.history, ...(await finalReads(leader.member, keys, settings.clients * 1000))]
     const truth = await readTruth(leader.member)
-    const watchersCaughtUp = await waitForWatchers(watchers, truth)
+    const resumes = watchers.reduce((sum, w) => sum + w.recorder.resumes(), 0)
+    const watchersCaughtUp = `${await waitForWatchers(watchers, truth)}; streams resumed ${resumes} times`
     await Promise.all(watchers.map((w) => w.recorder.stop()))
     const linearizability = checkHistory(history, { stepsMax: settings.stepsMax })
     const watches = checkWatches(watchers.map((w) => ({ name: w.name, ...w.recorder.spec, events: w.recorder.events })), truth)
@@ -101,6 +106,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     throw new Error(`seed ${options.seed}: ${why}\nhistory: ${historyFile}\nnemesis:\n  ${lines.join("\n  ")}\n${tails.join("\n")}`, { cause: error })
   } finally {
     await load.stop()
+    await late
     await Promise.all(watchers.map((w) => w.recorder.stop()))
     await fc.stop()
   }
