@@ -79,82 +79,46 @@ export async function startFaultCluster(size: number, flags: ReadonlyArray<strin
   throw lastError
 }
 
+/** What the harness knows of the cluster: every member it made (removed ones too) and its proxies. */
+interface Harness {
+  readonly cluster: VerikvCluster
+  readonly members: FaultMember[]
+  readonly proxies: LoopbackProxy[]
+  nextMemberNumber: number
+}
+
 async function bootstrapFaultCluster(size: number, flags: ReadonlyArray<string>): Promise<FaultCluster> {
-  const cluster = await startVerikvCluster({ size: 0, flags })
-  const members: FaultMember[] = []
-  const proxies: LoopbackProxy[] = []
-  const stop = async () => {
-    for (const m of members) if (m.paused) resumeProcess(m)
-    await cluster.stop()
-    await Promise.all(proxies.map((p) => p.close()))
-  }
+  const harness: Harness = { cluster: await startVerikvCluster({ size: 0, flags }), members: [], proxies: [], nextMemberNumber: size + 1 }
   try {
     const prepared: ClusterMember[] = []
-    for (let k = 1; k <= size; k++) prepared.push(await cluster.prepareMember(`n${k}`))
+    for (let k = 1; k <= size; k++) prepared.push(await harness.cluster.prepareMember(`n${k}`))
     const proxyOf = new Map<ClusterMember, LoopbackProxy>()
     for (const member of prepared) {
-      const proxy = await proxyFor(member, reservedPorts(cluster))
-      proxies.push(proxy)
+      const proxy = await proxyFor(member, reservedPorts(harness.cluster))
+      harness.proxies.push(proxy)
       proxyOf.set(member, proxy)
     }
     const initialCluster = prepared.map((m) => `${m.name}=${proxyOf.get(m)!.url}`).join(",")
     await Promise.all(prepared.map((m) => m.start({ initialClusterState: "new", initialCluster })))
     for (const member of prepared) {
-      members.push({ member, id: await memberIdOf(member), proxy: proxyOf.get(member)!, removed: false, paused: false })
+      harness.members.push({ member, id: await memberIdOf(member), proxy: proxyOf.get(member)!, removed: false, paused: false })
     }
   } catch (error) {
-    await stop()
+    await stopHarness(harness)
     throw error
   }
-  const current = () => members.filter((m) => !m.removed)
+  return faultCluster(harness)
+}
+
+function faultCluster(harness: Harness): FaultCluster {
+  const current = () => harness.members.filter((m) => !m.removed)
   const byName = (name: string) => {
-    const found = members.find((m) => m.member.name === name)
+    const found = harness.members.find((m) => m.member.name === name)
     assert(found !== undefined, `no member ${name}`)
     return found
   }
-  let nextMemberNumber = size + 1
-  /** The peer URLs the cluster lists now, asked of a live member (undefined if none answers). */
-  const listedPeerUrls = async (): Promise<Set<string> | undefined> => {
-    for (const m of current().filter((c) => c.member.running() && !c.paused)) {
-      const listed = await callMember(m.member, "Cluster", "MemberList", {})
-      if (listed.ok) return new Set((listed.response.members as ReadonlyArray<WireMessage>).flatMap((x) => x.peerURLs as string[]))
-    }
-    return undefined
-  }
-  const addMember = async (via: FaultMember, learner: boolean): Promise<FaultMember> => {
-    const member = await cluster.prepareMember(`n${nextMemberNumber++}`)
-    const proxy = await proxyFor(member, reservedPorts(cluster))
-    proxies.push(proxy)
-    const added = await callMember(via.member, "Cluster", "MemberAdd", { peerURLs: [proxy.url], isLearner: learner }, membershipCallDeadlineMs)
-    // An answer lost is not a change lost: the member list says whether it happened.
-    const listed = added.ok ? undefined : await callMember(via.member, "Cluster", "MemberList", {})
-    const answer = added.ok ? added : listed
-    if (answer === undefined || !answer.ok) throw new Error(`MemberAdd through ${via.member.name}: ${added.ok ? "" : added.message}`)
-    const all = answer.response.members as ReadonlyArray<WireMessage>
-    const self = all.find((m) => (m.peerURLs as string[]).includes(proxy.url))
-    if (self === undefined) throw new Error(`MemberAdd through ${via.member.name}: ${added.ok ? "not listed" : added.message}`)
-    // Names as the harness gave them: a member added but not started yet is listed without one.
-    const nameOf = (m: WireMessage) => m === self ? member.name
-      : members.find((known) => (m.peerURLs as string[]).includes(known.proxy.url))?.member.name ?? String(m.name)
-    const initialCluster = all.map((m) => `${nameOf(m)}=${(m.peerURLs as string[])[0]}`).join(",")
-    const fresh: FaultMember = { member, id: String(self.ID), proxy, removed: false, paused: false }
-    members.push(fresh)
-    await member.start({ initialClusterState: "existing", initialCluster })
-    return fresh
-  }
-  const removeMember = async (via: FaultMember, target: FaultMember): Promise<CallOutcome> => {
-    const outcome = await callMember(via.member, "Cluster", "MemberRemove", { ID: target.id }, membershipCallDeadlineMs)
-    const gone = outcome.ok || (await listedPeerUrls())?.has(target.proxy.url) === false
-    if (gone) {
-      target.removed = true
-      if (target.paused) resumeProcess(target)
-      await target.member.stop()
-      await target.proxy.close()
-    }
-    return outcome
-  }
   return {
-    cluster,
+    cluster: harness.cluster,
     current,
     byName,
     leader: (timeoutMs = 20_000) => findLeader(current, timeoutMs),
@@ -164,16 +128,69 @@ async function bootstrapFaultCluster(size: number, flags: ReadonlyArray<string>)
       for (const m of current()) m.proxy.cut(fault, ids(!inside.has(m.member.name)))
     },
     heal: () => {
-      for (const m of members) m.proxy.heal()
+      for (const m of harness.members) m.proxy.heal()
     },
     pause: (name) => pauseProcess(byName(name)),
     resume: (name) => resumeProcess(byName(name)),
-    addMember,
-    removeMember,
+    addMember: (via, learner) => addMember(harness, via, learner),
+    removeMember: (via, target) => removeMember(harness, via, target),
     promote: (via, target) => callMember(via.member, "Cluster", "MemberPromote", { ID: target.id }, membershipCallDeadlineMs),
     moveLeader: (leader, target) => callMember(leader.member, "Maintenance", "MoveLeader", { targetID: target.id }),
-    stop,
+    stop: () => stopHarness(harness),
   }
+}
+
+async function stopHarness(harness: Harness): Promise<void> {
+  for (const m of harness.members) if (m.paused) resumeProcess(m)
+  await harness.cluster.stop()
+  await Promise.all(harness.proxies.map((p) => p.close()))
+}
+
+/** member add through `via` (settled by the member list if the answer is lost), then the start. */
+async function addMember(harness: Harness, via: FaultMember, learner: boolean): Promise<FaultMember> {
+  const member = await harness.cluster.prepareMember(`n${harness.nextMemberNumber++}`)
+  const proxy = await proxyFor(member, reservedPorts(harness.cluster))
+  harness.proxies.push(proxy)
+  const request = { peerURLs: [proxy.url], isLearner: learner }
+  const added = await callMember(via.member, "Cluster", "MemberAdd", request, membershipCallDeadlineMs)
+  // An answer lost is not a change lost: the member list says whether it happened.
+  const answer = added.ok ? added : await callMember(via.member, "Cluster", "MemberList", {})
+  const why = added.ok ? "not listed" : added.message
+  if (!answer.ok) throw new Error(`MemberAdd through ${via.member.name}: ${why}`)
+  const all = answer.response.members as ReadonlyArray<WireMessage>
+  const self = all.find((m) => (m.peerURLs as string[]).includes(proxy.url))
+  if (self === undefined) throw new Error(`MemberAdd through ${via.member.name}: ${why}`)
+  // Names as the harness gave them: a member added but not started yet is listed without one.
+  const nameOf = (m: WireMessage) => m === self ? member.name
+    : harness.members.find((known) => (m.peerURLs as string[]).includes(known.proxy.url))?.member.name ?? String(m.name)
+  const initialCluster = all.map((m) => `${nameOf(m)}=${(m.peerURLs as string[])[0]}`).join(",")
+  const fresh: FaultMember = { member, id: String(self.ID), proxy, removed: false, paused: false }
+  harness.members.push(fresh)
+  await member.start({ initialClusterState: "existing", initialCluster })
+  return fresh
+}
+
+/** member remove through `via`; a lost answer is settled by the member list. */
+async function removeMember(harness: Harness, via: FaultMember, target: FaultMember): Promise<CallOutcome> {
+  const outcome = await callMember(via.member, "Cluster", "MemberRemove", { ID: target.id }, membershipCallDeadlineMs)
+  const gone = outcome.ok || (await listedPeerUrls(harness))?.has(target.proxy.url) === false
+  if (gone) {
+    target.removed = true
+    if (target.paused) resumeProcess(target)
+    await target.member.stop()
+    await target.proxy.close()
+  }
+  return outcome
+}
+
+/** The peer URLs the cluster lists now, asked of a live member (undefined if none answers). */
+async function listedPeerUrls(harness: Harness): Promise<Set<string> | undefined> {
+  for (const m of harness.members.filter((c) => !c.removed && c.member.running() && !c.paused)) {
+    const listed = await callMember(m.member, "Cluster", "MemberList", {})
+    if (!listed.ok) continue
+    return new Set((listed.response.members as ReadonlyArray<WireMessage>).flatMap((x) => x.peerURLs as string[]))
+  }
+  return undefined
 }
 
 /** Asks the reachable members for the leader until one names a current, running, unpaused member. */
