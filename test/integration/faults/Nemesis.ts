@@ -62,13 +62,14 @@ export async function runNemesis(fc: FaultCluster, options: NemesisOptions): Pro
     log.counts.set(kind, (log.counts.get(kind) ?? 0) + 1)
     log.lines.push(`+${((clock() - startMs) / 1000).toFixed(2)}s ${line}`)
   }
+  const claims: Claims = new Set()
   const loop = async (random: Random, weights: FaultWeights, label: string) => {
     const enabled = Object.fromEntries(Object.entries(weights).filter(([, w]) => w > 0)) as Record<FaultKind, number>
     while (clock() - startMs < options.durationMs) {
       await delay(random.between(...gapMsRange))
       const kind = random.weighted(enabled)
       try {
-        await inject(fc, kind, random, (k, line) => note(k, `${label}${line}`))
+        await inject(fc, kind, random, (k, line) => note(k, `${label}${line}`), claims)
       } catch (error) {
         note(`${kind}-failed`, `${label}${kind} failed: ${error instanceof Error ? error.message : String(error)}`)
         await healAll(fc)
@@ -83,28 +84,44 @@ export async function runNemesis(fc: FaultCluster, options: NemesisOptions): Pro
 
 type Note = (kind: string, line: string) => void
 
-async function inject(fc: FaultCluster, kind: FaultKind, random: Random, note: Note): Promise<void> {
+/** Members a fault in progress holds (killed or paused): an overlapping fault leaves them alone. */
+type Claims = Set<FaultMember>
+
+async function inject(fc: FaultCluster, kind: FaultKind, random: Random, note: Note, claims: Claims): Promise<void> {
   const hold = () => delay(random.between(...holdMsRange))
-  const live = () => fc.current().filter((m) => m.member.running() && !m.paused)
+  const live = () => fc.current().filter((m) => m.member.running() && !m.paused && !claims.has(m))
   const leader = await fc.leader(leaderLookupMs).catch(() => undefined)
   const names = (ms: ReadonlyArray<FaultMember>) => ms.map((m) => m.member.name).join(",")
+  const holding = async (held: ReadonlyArray<FaultMember>, fault: () => Promise<void>) => {
+    for (const m of held) claims.add(m)
+    try {
+      await fault()
+    } finally {
+      for (const m of held) claims.delete(m)
+    }
+  }
   switch (kind) {
     case "kill": {
       const victims = pickSome(random, live(), random.chance(0.3) ? 2 : 1, random.chance(0.5) ? leader : undefined)
-      await Promise.all(victims.map((m) => m.member.kill()))
-      note("kill", `kill -9 ${names(victims)}${victims.includes(leader!) ? " (leader)" : ""}`)
-      await hold()
-      // A member removed meanwhile (by the other loop's membership change) stays down.
-      await Promise.all(victims.filter((m) => !m.removed).map((m) => m.member.restart()))
-      return
+      if (victims.length === 0) return note("kill-skipped", "kill skipped: no live member free")
+      return holding(victims, async () => {
+        await Promise.all(victims.map((m) => m.member.kill()))
+        note("kill", `kill -9 ${names(victims)}${victims.includes(leader!) ? " (leader)" : ""}`)
+        await hold()
+        // A member removed meanwhile stays down; one healed meanwhile runs already.
+        await Promise.all(victims.filter((m) => !m.removed && !m.member.running()).map((m) => m.member.restart()))
+      })
     }
     case "pause": {
-      const target = random.chance(0.5) && leader !== undefined ? leader : random.pick(live())
-      fc.pause(target.member.name)
-      note(target === leader ? "pause-leader" : "pause", `SIGSTOP ${target.member.name}${target === leader ? " (leader)" : ""}`)
-      await hold()
-      if (!target.removed) fc.resume(target.member.name)
-      return
+      const free = live()
+      if (free.length === 0) return note("pause-skipped", "pause skipped: no live member free")
+      const target = random.chance(0.5) && leader !== undefined && free.includes(leader) ? leader : random.pick(free)
+      return holding([target], async () => {
+        fc.pause(target.member.name)
+        note(target === leader ? "pause-leader" : "pause", `SIGSTOP ${target.member.name}${target === leader ? " (leader)" : ""}`)
+        await hold()
+        if (!target.removed) fc.resume(target.member.name)
+      })
     }
     case "partition": {
       const fault = random.pick<LinkFault>(["blackhole", "drop", "refuse"])
