@@ -106,12 +106,27 @@ export interface ConvergenceReport {
   readonly summary: string
 }
 
-/** HashKV of every member at one revision, once all have applied it. */
+/** Attempts at the convergence check: a read right after healing may still time out. */
+const convergenceAttemptsMax = 3
+
+/**
+ * HashKV of every member at one revision, once all have applied it. A failed attempt (e.g. a
+ * linearizable read that timed out while leadership settled) is retried, and said in the summary.
+ */
 export async function checkConvergence(members: ReadonlyArray<ClusterMember>): Promise<ConvergenceReport> {
-  const { revision, hashes } = await hashesAtOneRevision(members, finalBoundMs)
-  const distinct = new Set(hashes.map((h) => h.hash))
-  const summary = distinct.size === 1
-    ? `${hashes.length} members agree on HashKV ${hashes[0]!.hash} at revision ${revision}`
-    : `HashKV differs at revision ${revision}: ${hashes.map((h) => `${h.member} ${h.hash}`).join(", ")}`
-  return { agreed: distinct.size === 1, summary }
+  const failures: string[] = []
+  for (;;) {
+    try {
+      const { revision, hashes } = await hashesAtOneRevision(members, finalBoundMs)
+      const distinct = new Set(hashes.map((h) => h.hash))
+      const retried = failures.length === 0 ? "" : ` (after failed attempts: ${failures.join("; ")})`
+      const summary = distinct.size === 1
+        ? `${hashes.length} members agree on HashKV ${hashes[0]!.hash} at revision ${revision}${retried}`
+        : `HashKV differs at revision ${revision}: ${hashes.map((h) => `${h.member} ${h.hash}`).join(", ")}${retried}`
+      return { agreed: distinct.size === 1, summary }
+    } catch (error) {
+      failures.push(error instanceof Error ? error.message : String(error))
+      if (failures.length >= convergenceAttemptsMax) throw error
+    }
+  }
 }

@@ -49,7 +49,8 @@ for (let k = 0; k < runs; k++) {
     if (violations(report) > 0) failed++
   } catch (error) {
     failed++
-    console.log(`\n[run ${k + 1}/${runs}] seed ${seed} failed: ${error instanceof Error ? error.stack : String(error)}`)
+    const cause = error instanceof Error && error.cause instanceof Error ? `\ncaused by: ${error.cause.stack}` : ""
+    console.log(`\n[run ${k + 1}/${runs}] seed ${seed} failed: ${error instanceof Error ? error.stack : String(error)}${cause}`)
   }
 }
 const faults = [...byKind].sort(([a], [b]) => a.localeCompare(b)).map(([kind, n]) => `${kind} ${n}`).join(", ")
