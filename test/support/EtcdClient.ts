@@ -34,23 +34,40 @@ export interface EtcdClient {
   readonly close: () => void
 }
 
-const callDeadlineMs = 15_000
+const callDeadlineMsDefault = 15_000
+
+export interface ConnectOptions {
+  /** Each call's gRPC deadline (fault tests use short ones: an unanswered call is an unknown outcome). */
+  readonly callDeadlineMs?: number
+  /** Caps grpc-js's reconnect backoff (120 s by default), so a restarted member is found again soon. */
+  readonly reconnectBackoffMaxMs?: number
+}
 
 let packageDefinition: protoLoader.PackageDefinition | undefined
 
-function loadDefinition(): protoLoader.PackageDefinition {
+export function loadDefinition(): protoLoader.PackageDefinition {
   packageDefinition ??= protoLoader.loadSync("etcdserverpb/rpc.proto", wireLoaderOptions)
   return packageDefinition
 }
 
-export function connectEtcd(endpoint: string): EtcdClient {
-  const grpcObject = grpc.loadPackageDefinition(loadDefinition())
-  const etcdserverpb = grpcObject.etcdserverpb as grpc.GrpcObject
-  const channelOptions: grpc.ChannelOptions = {
+/** Channel options for loopback test clients. */
+export function testChannelOptions(options: ConnectOptions = {}): grpc.ChannelOptions {
+  return {
     // Tests talk to loopback only; never route through a proxy from the environment.
     "grpc.enable_http_proxy": 0,
     "grpc.max_receive_message_length": 64 * 1024 * 1024,
+    ...(options.reconnectBackoffMaxMs === undefined ? {} : {
+      "grpc.initial_reconnect_backoff_ms": Math.min(100, options.reconnectBackoffMaxMs),
+      "grpc.max_reconnect_backoff_ms": options.reconnectBackoffMaxMs,
+    }),
   }
+}
+
+export function connectEtcd(endpoint: string, options: ConnectOptions = {}): EtcdClient {
+  const callDeadlineMs = options.callDeadlineMs ?? callDeadlineMsDefault
+  const grpcObject = grpc.loadPackageDefinition(loadDefinition())
+  const etcdserverpb = grpcObject.etcdserverpb as grpc.GrpcObject
+  const channelOptions = testChannelOptions(options)
   const services: EtcdService[] = ["KV", "Lease", "Maintenance", "Cluster"]
   const clients = new Map<EtcdService, InstanceType<grpc.ServiceClientConstructor>>()
   for (const service of services) {
