@@ -27,7 +27,7 @@ import { PeerLink } from "./PeerLink.ts"
 import { encodeKvEntry, encodePublishEntry } from "./EntryData.ts"
 import { loadOrCreateIdentity, raftIdOf, type Identity } from "./Identity.ts"
 import { joinExistingCluster } from "./Join.ts"
-import { Members } from "./Members.ts"
+import { type Member, Members } from "./Members.ts"
 import { Membership } from "./Membership.ts"
 import { proposeKv, ServerMachine } from "./ServerMachine.ts"
 import { LeaseClock } from "./LeaseClock.ts"
@@ -340,6 +340,22 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     if (leader === undefined || leader === identity.memberId) throw new GrpcError(Status.UNAVAILABLE, "etcdserver: no leader")
     return (await peers.calls.call(leader, method, request, requestTimeoutMs)) as T
   }
+  /**
+   * A removal relayed to the leader can commit while its answer is lost: when the leader itself
+   * is removed, the others refuse it once they apply the change, and it stops. etcd answers from
+   * the asking member's own apply; here the asking member, after a failed relay, reads its own
+   * state past a read barrier, and a removed ID never comes back.
+   */
+  const removeMember = async (id: bigint): Promise<ReadonlyArray<Member>> => {
+    try {
+      return await onLeader("MemberRemove", id, () => membership.remove(id))
+    } catch (error) {
+      if (!(error instanceof GrpcError) || error.code !== Status.UNAVAILABLE) throw error
+      await node.linearizableBarrier().catch(() => {})
+      if (machine.members.isRemoved(id)) return machine.members.list()
+      throw error
+    }
+  }
   // Served here as the leader; a member that is no longer leader answers "not leader" (no relay on).
   const asRequest = (request: unknown) => request as Record<string, unknown>
   peers.calls.handle("MemberAdd", (r) => membership.add(asRequest(r).peerUrls as string[], asRequest(r).isLearner === true))
@@ -439,7 +455,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       header: () => ({ ...header(), revision: 0 }),
       members: async () => machine.members.list(),
       add: (peerUrls, isLearner) => onLeader("MemberAdd", { peerUrls, isLearner }, () => membership.add(peerUrls, isLearner)),
-      remove: (id) => onLeader("MemberRemove", id, () => membership.remove(id)),
+      remove: (id) => removeMember(id),
       update: (id, peerUrls) => onLeader("MemberUpdate", { id, peerUrls }, () => membership.update(id, peerUrls)),
       promote: (id) => onLeader("MemberPromote", id, () => membership.promote(id)),
     }),
