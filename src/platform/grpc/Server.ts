@@ -177,7 +177,7 @@ function serveStream(
   }
   stream.on("data", (chunk: Buffer) => {
     if (ended) return
-    let messages: Array<Buffer>
+    let messages: ReadonlyArray<Buffer>
     try {
       messages = reader.push(chunk)
     } catch (error) {
