@@ -100,11 +100,12 @@ const pool = new BytePool()
 
 class Reader {
   private readonly data: Uint8Array
-  private readonly view: DataView
-  offset = 0
-  constructor(data: Uint8Array) {
+  /** Made on the first lease read: most commands carry none. */
+  private view: DataView | undefined = undefined
+  offset: number
+  constructor(data: Uint8Array, start: number) {
     this.data = data
-    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+    this.offset = start
   }
 
   byte(): number {
@@ -144,6 +145,7 @@ class Reader {
 
   lease(): LeaseId {
     assert(this.offset + 8 <= this.data.length, "codec: truncated lease")
+    this.view ??= new DataView(this.data.buffer, this.data.byteOffset, this.data.byteLength)
     const value = this.view.getBigInt64(this.offset)
     this.offset += 8
     return value
@@ -317,8 +319,9 @@ export function encodeCommand(command: KvCommand, prefixBytes = 0): Uint8Array {
   return data
 }
 
-export function decodeCommand(data: Uint8Array): KvCommand {
-  const r = new Reader(data)
+/** Decodes the command in `data` from `start` to the end (after an envelope the caller read). */
+export function decodeCommand(data: Uint8Array, start = 0): KvCommand {
+  const r = new Reader(data, start)
   assert(r.byte() === FORMAT, "codec: unknown command format")
   const command = readCommand(r)
   r.done()

@@ -52,6 +52,14 @@ export interface GrpcServerOptions {
 }
 
 const RESPONSE_HEADERS = { [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: "application/grpc" }
+/**
+ * The same as raw name/value pairs, for every answer with a message: node:http2 copies a headers
+ * object before encoding it, a raw array it reads as is. Frozen: node:http2 would only add to it
+ * if `:status` or `date` were missing and sendDate were on, and neither is the case here.
+ */
+const RESPONSE_HEADERS_RAW: ReadonlyArray<string> = Object.freeze([
+  HTTP2_HEADER_STATUS, "200", HTTP2_HEADER_CONTENT_TYPE, "application/grpc",
+])
 const OK_TRAILERS = { "grpc-status": "0" }
 // Shared, never mutated (node:http2 only reads options). No `date` header: gRPC has no use for
 // it (grpc-go, hence etcd, sends none), and node:http2 would add one to every response.
@@ -135,7 +143,7 @@ function serveUnary(
 function respondWithMessage(stream: http2.ServerHttp2Stream, response: Uint8Array): void {
   if (stream.destroyed || stream.closed) return // the client went away; nothing to tell it
   stream.on("wantTrailers", sendOkTrailers) // emitted once per stream
-  stream.respond(RESPONSE_HEADERS, MESSAGE_OPTIONS)
+  stream.respond(RESPONSE_HEADERS_RAW, MESSAGE_OPTIONS)
   stream.end(frameMessage(response))
 }
 
@@ -149,7 +157,7 @@ function serveStream(
   const reader = new MessageReader(options.maxReceiveMessageBytes)
   let ended = false
   let trailers: http2.OutgoingHttpHeaders = OK_TRAILERS
-  stream.respond(RESPONSE_HEADERS, MESSAGE_OPTIONS)
+  stream.respond(RESPONSE_HEADERS_RAW, MESSAGE_OPTIONS)
   stream.on("wantTrailers", () => stream.sendTrailers(trailers))
   const call: ServerStream = {
     headers,
