@@ -4,9 +4,11 @@
 // a length varint and the bytes; booleans share one flags byte; integers are "signed varints"
 // (first byte: continuation bit, sign bit, 6 low bits of the magnitude; then the rest of the
 // magnitude as LEB128), exact over the safe-integer range; lease IDs are 8 bytes big-endian
-// two's complement (int64) after a flag saying the lease is set. Decoding copies byte strings, so
-// the store never pins the buffer an entry arrived in.
+// two's complement (int64) after a flag saying the lease is set. Decoded byte strings are views of
+// the entry's data (the store copies what it keeps, as it does for views of gRPC requests), so
+// applying a put allocates no buffers for its key and value.
 import { AssertionFailure, assert } from "../assert.ts"
+import { BytePool } from "./BytePool.ts"
 import { NoLease, type Bytes, type Compare, type CompareResult, type KvCommand, type LeaseId,
   type RangeRequest, type RequestOp, type SortOrder, type SortTarget, type TxnRequest } from "./Api.ts"
 
@@ -14,15 +16,23 @@ const FORMAT = 1
 const TAGS = ["Range", "Put", "DeleteRange", "Txn", "Compaction", "LeaseGrant", "LeaseRevoke"] as const
 const COMPARE_TARGETS = ["VERSION", "CREATE", "MOD", "VALUE", "LEASE"] as const
 
+/** A growing buffer, reused by every encode (encoding is synchronous, so one is enough). */
 class Writer {
   private buffer: Uint8Array
   private view: DataView
-  length: number
+  length = 0
 
-  /** `skipBytes` are left for the caller to fill (an envelope around the command). */
-  constructor(capacityBytes: number, skipBytes: number) {
+  constructor(capacityBytes: number) {
     this.buffer = new Uint8Array(capacityBytes)
     this.view = new DataView(this.buffer.buffer)
+  }
+
+  get capacityBytes(): number {
+    return this.buffer.length
+  }
+
+  /** Starts a new encoding; bytes before `skipBytes` are left for the caller. */
+  reset(skipBytes: number): void {
     this.length = skipBytes
   }
 
@@ -70,24 +80,32 @@ class Writer {
     this.length += 8
   }
 
-  flags(...bits: boolean[]): void {
-    let value = 0
-    bits.forEach((bit, i) => { if (bit) value |= 1 << i })
-    this.byte(value)
+  /** Up to four booleans in one byte, the first in bit 0. */
+  flags(bit0: boolean, bit1 = false, bit2 = false, bit3 = false): void {
+    this.byte((bit0 ? 1 : 0) | (bit1 ? 2 : 0) | (bit2 ? 4 : 0) | (bit3 ? 8 : 0))
   }
 
-  finish(): Uint8Array {
-    return this.buffer.slice(0, this.length)
+  /** The bytes after `skipBytes`, copied into `target` at the same offset. */
+  copyTo(target: Uint8Array, skipBytes: number): void {
+    assert(target.length === this.length, "codec: copy target of the wrong size")
+    target.set(this.buffer.subarray(skipBytes, this.length), skipBytes)
   }
 }
 
+/** The reused buffer's size; one grown past `SCRATCH_BYTES_KEPT` by a large command is dropped. */
+const SCRATCH_BYTES = 1024
+const SCRATCH_BYTES_KEPT = 64 * 1024
+let writer = new Writer(SCRATCH_BYTES)
+const pool = new BytePool()
+
 class Reader {
   private readonly data: Uint8Array
-  private readonly view: DataView
-  offset = 0
-  constructor(data: Uint8Array) {
+  /** Made on the first lease read: most commands carry none. */
+  private view: DataView | undefined = undefined
+  offset: number
+  constructor(data: Uint8Array, start: number) {
     this.data = data
-    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+    this.offset = start
   }
 
   byte(): number {
@@ -116,24 +134,26 @@ class Reader {
     return (first & 0x40) !== 0 ? -magnitude : magnitude
   }
 
+  /** A view of the data, not a copy. */
   bytes(): Bytes {
     const length = this.unsigned()
     assert(this.offset + length <= this.data.length, "codec: truncated byte string")
-    const value = this.data.slice(this.offset, this.offset + length)
+    const value = this.data.subarray(this.offset, this.offset + length)
     this.offset += length
     return value
   }
 
   lease(): LeaseId {
     assert(this.offset + 8 <= this.data.length, "codec: truncated lease")
+    this.view ??= new DataView(this.data.buffer, this.data.byteOffset, this.data.byteLength)
     const value = this.view.getBigInt64(this.offset)
     this.offset += 8
     return value
   }
 
-  flags(): (bit: number) => boolean {
-    const value = this.byte()
-    return (bit) => (value & (1 << bit)) !== 0
+  /** A flags byte; test bit i with `(flags & (1 << i)) !== 0`. */
+  flags(): number {
+    return this.byte()
   }
 
   done(): void {
@@ -163,11 +183,11 @@ function readRange(r: Reader): RangeRequest {
   const sortOrder = r.byte()
   const sortTarget = r.byte()
   assert(sortOrder <= 2 && sortTarget <= 4, "codec: bad sort")
-  const flag = r.flags()
+  const flags = r.flags()
   return {
     key, rangeEnd, limit, revision,
     sortOrder: sortOrder as SortOrder, sortTarget: sortTarget as SortTarget,
-    serializable: flag(0), keysOnly: flag(1), countOnly: flag(2),
+    serializable: (flags & 1) !== 0, keysOnly: (flags & 2) !== 0, countOnly: (flags & 4) !== 0,
     minModRevision: r.signed(), maxModRevision: r.signed(),
     minCreateRevision: r.signed(), maxCreateRevision: r.signed(),
   }
@@ -253,19 +273,20 @@ function readCommand(r: Reader): KvCommand {
     case "Put": {
       const key = r.bytes()
       const value = r.bytes()
-      const flag = r.flags()
-      const lease = flag(3) ? r.lease() : NoLease
-      return { type, request: { key, value, lease, prevKv: flag(0), ignoreValue: flag(1), ignoreLease: flag(2) } }
+      const flags = r.flags()
+      const lease = (flags & 8) !== 0 ? r.lease() : NoLease
+      return { type, request: { key, value, lease,
+        prevKv: (flags & 1) !== 0, ignoreValue: (flags & 2) !== 0, ignoreLease: (flags & 4) !== 0 } }
     }
     case "DeleteRange": {
       const key = r.bytes()
       const rangeEnd = r.bytes()
-      return { type, request: { key, rangeEnd, prevKv: r.flags()(0) } }
+      return { type, request: { key, rangeEnd, prevKv: (r.flags() & 1) !== 0 } }
     }
     case "Txn": return { type, request: readTxn(r) }
     case "Compaction": {
       const revision = r.signed()
-      return { type, request: { revision, physical: r.flags()(0) } }
+      return { type, request: { revision, physical: (r.flags() & 1) !== 0 } }
     }
     case "LeaseGrant": {
       const ttl = r.signed()
@@ -285,18 +306,22 @@ function readOp(r: Reader): RequestOp {
 
 /**
  * Encodes `command` after `prefixBytes` zero bytes the caller fills in (so an envelope costs no
- * second copy). The buffer starts at the size a Put needs, so a put encodes without regrowing.
+ * second copy). The command is written into a reused buffer, then copied once into an array of
+ * its exact size carved from a shared pool (no fresh ArrayBuffer per command).
  */
 export function encodeCommand(command: KvCommand, prefixBytes = 0): Uint8Array {
-  const estimate = command.type === "Put" ? 32 + command.request.key.length + command.request.value.length : 64
-  const w = new Writer(prefixBytes + estimate, prefixBytes)
-  w.byte(FORMAT)
-  writeOp(w, command)
-  return w.finish()
+  writer.reset(prefixBytes)
+  writer.byte(FORMAT)
+  writeOp(writer, command)
+  const data = pool.allocate(writer.length)
+  writer.copyTo(data, prefixBytes)
+  if (writer.capacityBytes > SCRATCH_BYTES_KEPT) writer = new Writer(SCRATCH_BYTES)
+  return data
 }
 
-export function decodeCommand(data: Uint8Array): KvCommand {
-  const r = new Reader(data)
+/** Decodes the command in `data` from `start` to the end (after an envelope the caller read). */
+export function decodeCommand(data: Uint8Array, start = 0): KvCommand {
+  const r = new Reader(data, start)
   assert(r.byte() === FORMAT, "codec: unknown command format")
   const command = readCommand(r)
   r.done()

@@ -47,14 +47,14 @@ export function decodeEntryPayload(data: Uint8Array): EntryPayload {
   if (data.length < HEADER_BYTES) throw new Error("entry data: too short")
   const view = new DataView(data.buffer, data.byteOffset, data.length)
   const requestId = view.getBigUint64(1)
-  const body = data.subarray(HEADER_BYTES)
-  switch (view.getUint8(0)) {
-    case KIND_KV: return { kind: "Kv", requestId, command: decodeCommand(body) }
+  switch (data[0]) {
+    case KIND_KV: return { kind: "Kv", requestId, command: decodeCommand(data, HEADER_BYTES) }
     case KIND_PUBLISH: {
+      const body = data.subarray(HEADER_BYTES)
       const parsed = JSON.parse(new TextDecoder().decode(body)) as { id: string; name: string; clientUrls: string[] }
       return { kind: "Publish", requestId, member: { id: BigInt(parsed.id), name: parsed.name, clientUrls: parsed.clientUrls } }
     }
-    default: throw new Error(`entry data: unknown kind ${view.getUint8(0)}`)
+    default: throw new Error(`entry data: unknown kind ${data[0]}`)
   }
 }
 

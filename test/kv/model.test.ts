@@ -105,6 +105,17 @@ describe("the core agrees with the reference model", () => {
       expect(plain(decodeCommand(encodeCommand(c)))).toEqual(plain(c))
     }), { numRuns: 2000 })
   })
+
+  it("an encoded command survives later encodes (one reused buffer, a shared pool)", () => {
+    const prefixBytes = 9
+    fc.assert(fc.property(fc.array(command, { minLength: 1, maxLength: 30 }), (commands) => {
+      const encoded = commands.map((c) => encodeCommand(c, prefixBytes))
+      encoded.forEach((data, i) => {
+        expect([...data.subarray(0, prefixBytes)]).toEqual(new Array(prefixBytes).fill(0))
+        expect(plain(decodeCommand(data, prefixBytes))).toEqual(plain(commands[i]!))
+      })
+    }), { numRuns: 300 })
+  })
 })
 
 describe("each planted bug is caught", () => {

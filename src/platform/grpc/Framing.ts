@@ -21,15 +21,21 @@ export function frameMessage(message: Uint8Array): Buffer {
 export class MessageReader {
   private pending: Buffer | undefined = undefined
   private readonly maxMessageBytes: number
+  /** What push returns, reused: one array per call instead of one per DATA chunk. */
+  private readonly completed: Array<Buffer> = []
 
   constructor(maxMessageBytes: number) {
     this.maxMessageBytes = maxMessageBytes
   }
 
-  /** Feeds one chunk; returns the messages it completed, in order. Throws GrpcError on bad frames. */
-  push(chunk: Buffer): Array<Buffer> {
+  /**
+   * Feeds one chunk; returns the messages it completed, in order, in an array that the next push
+   * reuses (read it before pushing again). Throws GrpcError on bad frames.
+   */
+  push(chunk: Buffer): ReadonlyArray<Buffer> {
     let buffer = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk])
-    const messages: Array<Buffer> = []
+    const messages = this.completed
+    messages.length = 0
     let offset = 0
     while (buffer.length - offset >= FRAME_HEADER_BYTES) {
       const compressed = buffer[offset]

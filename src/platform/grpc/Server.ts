@@ -52,7 +52,28 @@ export interface GrpcServerOptions {
 }
 
 const RESPONSE_HEADERS = { [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: "application/grpc" }
+/**
+ * The same as raw name/value pairs, for every answer with a message: node:http2 copies a headers
+ * object before encoding it, a raw array it reads as is. Frozen: node:http2 would only add to it
+ * if `:status` or `date` were missing and sendDate were on, and neither is the case here.
+ */
+const RESPONSE_HEADERS_RAW: ReadonlyArray<string> = Object.freeze([
+  HTTP2_HEADER_STATUS, "200", HTTP2_HEADER_CONTENT_TYPE, "application/grpc",
+])
 const OK_TRAILERS = { "grpc-status": "0" }
+// Shared, never mutated (node:http2 only reads options). No `date` header: gRPC has no use for
+// it (grpc-go, hence etcd, sends none), and node:http2 would add one to every response.
+// respond() honours `sendDate` (lib/internal/http2/core.js) though @types/node leaves it out.
+type ResponseOptions = http2.ServerStreamResponseOptions & { readonly sendDate: boolean }
+const MESSAGE_OPTIONS: ResponseOptions = { waitForTrailers: true, sendDate: false }
+const ERROR_OPTIONS: ResponseOptions = { endStream: true, sendDate: false }
+
+// Listeners shared by every call: EventEmitter calls them with the stream as `this`, so a call
+// adds no closure of its own for them (a `once` wrapper and closure per call showed in profiles).
+function sendOkTrailers(this: http2.ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS)
+}
+function ignoreStreamError(): void {} // resets by vanished clients are normal; "close" reports them
 
 function errorTrailers(error: GrpcError): http2.OutgoingHttpHeaders {
   return { "grpc-status": String(error.code), "grpc-message": encodeGrpcMessage(error.message) }
@@ -71,7 +92,7 @@ function respondWithError(stream: http2.ServerHttp2Stream, error: GrpcError): vo
     stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
     return
   }
-  stream.respond({ ...RESPONSE_HEADERS, ...errorTrailers(error) }, { endStream: true })
+  stream.respond({ ...RESPONSE_HEADERS, ...errorTrailers(error) }, ERROR_OPTIONS)
 }
 
 function serveUnary(
@@ -121,8 +142,8 @@ function serveUnary(
 
 function respondWithMessage(stream: http2.ServerHttp2Stream, response: Uint8Array): void {
   if (stream.destroyed || stream.closed) return // the client went away; nothing to tell it
-  stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
-  stream.once("wantTrailers", () => stream.sendTrailers(OK_TRAILERS))
+  stream.on("wantTrailers", sendOkTrailers) // emitted once per stream
+  stream.respond(RESPONSE_HEADERS_RAW, MESSAGE_OPTIONS)
   stream.end(frameMessage(response))
 }
 
@@ -136,7 +157,7 @@ function serveStream(
   const reader = new MessageReader(options.maxReceiveMessageBytes)
   let ended = false
   let trailers: http2.OutgoingHttpHeaders = OK_TRAILERS
-  stream.respond(RESPONSE_HEADERS, { waitForTrailers: true })
+  stream.respond(RESPONSE_HEADERS_RAW, MESSAGE_OPTIONS)
   stream.on("wantTrailers", () => stream.sendTrailers(trailers))
   const call: ServerStream = {
     headers,
@@ -164,7 +185,7 @@ function serveStream(
   }
   stream.on("data", (chunk: Buffer) => {
     if (ended) return
-    let messages: Array<Buffer>
+    let messages: ReadonlyArray<Buffer>
     try {
       messages = reader.push(chunk)
     } catch (error) {
@@ -176,13 +197,13 @@ function serveStream(
   })
   stream.on("end", () => finish(undefined))
   stream.on("close", () => finish(ended ? undefined : new GrpcError(Status.CANCELLED, "grpc: the client cancelled the call")))
-  stream.on("error", () => {}) // a reset by the client surfaces as "close"
+  stream.on("error", ignoreStreamError) // a reset by the client surfaces as "close"
 }
 
 /** The 'stream' listener for an http2 server (plain or TLS). */
 export function grpcStreamListener(options: GrpcServerOptions) {
   return (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void => {
-    stream.on("error", () => {}) // resets by vanished clients are normal; the call is over
+    stream.on("error", ignoreStreamError)
     const rawPath = headers[HTTP2_HEADER_PATH]
     const path = typeof rawPath === "string" ? rawPath : ""
     const method = options.methods.get(path)

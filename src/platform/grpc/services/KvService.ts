@@ -47,12 +47,13 @@ function encode(backend: KvBackend, result: KvResult): Uint8Array {
   return w.finish()
 }
 
-async function proposeAndEncode(backend: KvBackend, command: KvCommand): Promise<Uint8Array> {
-  backend.validate(command)
-  return encode(backend, await backend.propose(command))
-}
-
 export function kvMethods(backend: KvBackend): Map<string, Method> {
+  // Not async, and one shared continuation: an async frame per write showed in allocation profiles.
+  const encodeResult = (result: KvResult): Uint8Array => encode(backend, result)
+  const proposeAndEncode = (command: KvCommand): Promise<Uint8Array> => {
+    backend.validate(command) // throws before proposing; the server answers the error
+    return backend.propose(command).then(encodeResult)
+  }
   return new Map<string, Method>([
     ["/etcdserverpb.KV/Range", {
       kind: "unary",
@@ -64,19 +65,19 @@ export function kvMethods(backend: KvBackend): Map<string, Method> {
     }],
     ["/etcdserverpb.KV/Put", {
       kind: "unary",
-      handle: (bytes) => proposeAndEncode(backend, { type: "Put", request: readPutRequest(new ProtoReader(bytes)) }),
+      handle: (bytes) => proposeAndEncode({ type: "Put", request: readPutRequest(new ProtoReader(bytes)) }),
     }],
     ["/etcdserverpb.KV/DeleteRange", {
       kind: "unary",
-      handle: (bytes) => proposeAndEncode(backend, { type: "DeleteRange", request: readDeleteRangeRequest(new ProtoReader(bytes)) }),
+      handle: (bytes) => proposeAndEncode({ type: "DeleteRange", request: readDeleteRangeRequest(new ProtoReader(bytes)) }),
     }],
     ["/etcdserverpb.KV/Txn", {
       kind: "unary",
-      handle: (bytes) => proposeAndEncode(backend, { type: "Txn", request: readTxnRequest(new ProtoReader(bytes)) }),
+      handle: (bytes) => proposeAndEncode({ type: "Txn", request: readTxnRequest(new ProtoReader(bytes)) }),
     }],
     ["/etcdserverpb.KV/Compact", {
       kind: "unary",
-      handle: (bytes) => proposeAndEncode(backend, { type: "Compaction", request: readCompactionRequest(new ProtoReader(bytes)) }),
+      handle: (bytes) => proposeAndEncode({ type: "Compaction", request: readCompactionRequest(new ProtoReader(bytes)) }),
     }],
   ])
 }
