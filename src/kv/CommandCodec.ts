@@ -76,8 +76,9 @@ class Writer {
     this.byte(value)
   }
 
+  /** A view of the written bytes (callers that keep it copy it: see server/EntryData.ts). */
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length)
+    return this.buffer.subarray(0, this.length)
   }
 }
 
@@ -286,6 +287,7 @@ function readOp(r: Reader): RequestOp {
 /**
  * Encodes `command` after `prefixBytes` zero bytes the caller fills in (so an envelope costs no
  * second copy). The buffer starts at the size a Put needs, so a put encodes without regrowing.
+ * The result is a view of that buffer, which may be a little longer (callers keeping it copy it).
  */
 export function encodeCommand(command: KvCommand, prefixBytes = 0): Uint8Array {
   const estimate = command.type === "Put" ? 32 + command.request.key.length + command.request.value.length : 64

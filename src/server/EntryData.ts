@@ -5,6 +5,7 @@
 import { decodeCommand, encodeCommand } from "../kv/index.ts"
 import type { KvCommand } from "../kv/Api.ts"
 import type { MemberChange } from "./Members.ts"
+import { BytesArena } from "../platform/BytesArena.ts"
 
 const KIND_KV = 0
 const KIND_PUBLISH = 1
@@ -30,12 +31,15 @@ function withHeader(kind: number, requestId: bigint, body: Uint8Array): Uint8Arr
   return data
 }
 
+/** Where KV entries' data lives while the Raft log holds them (see BytesArena.ts). */
+const entryArena = new BytesArena()
+
 export function encodeKvEntry(requestId: bigint, command: KvCommand): Uint8Array {
   const data = encodeCommand(command, HEADER_BYTES)
   const view = new DataView(data.buffer, data.byteOffset, data.length)
   view.setUint8(0, KIND_KV)
   view.setBigUint64(1, requestId)
-  return data
+  return entryArena.copy(data)
 }
 
 export function encodePublishEntry(requestId: bigint, member: PublishedAttributes): Uint8Array {
