@@ -11,6 +11,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import { startServer, VERSION, type Logger } from "../server/EtcdServer.ts"
 import { serverFlags, toServerConfig } from "./Flags.ts"
+import { holdYoungGeneration } from "./YoungGeneration.ts"
+
+holdYoungGeneration()
 
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3 } as const
 

@@ -1,0 +1,38 @@
+// holdYoungGeneration: V8's young generation keeps its initial size under a load that grows it
+// (checked in a child process, since it sets a V8 flag for the whole process), and a user's own
+// --max-semi-space-size wins.
+import { execFileSync } from "node:child_process"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "vitest"
+
+const moduleUrl = new URL("../../src/cli/YoungGeneration.ts", import.meta.url).href
+const MiB = 1 << 20
+
+/** Runs a workload whose objects survive a while (as in-flight requests do); returns the young generation's size. */
+function youngGenerationAfterLoad(options: { hold: boolean; nodeFlags?: string[] }): number {
+  const script = `
+    import * as v8 from "node:v8"
+    import { holdYoungGeneration } from ${JSON.stringify(moduleUrl)}
+    ${options.hold ? "holdYoungGeneration()" : ""}
+    const ring = new Array(20000)
+    for (let i = 0; i < 3e6; i++) ring[i % ring.length] = { i, list: [i, i + 1], text: "k" + (i % 997) }
+    console.log(v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size)
+  `
+  const output = execFileSync(process.execPath, [...(options.nodeFlags ?? []), "--input-type=module", "-e", script], {
+    cwd: path.dirname(fileURLToPath(import.meta.url)),
+    encoding: "utf8",
+  })
+  return Number(output.trim())
+}
+
+describe("holdYoungGeneration", () => {
+  it("keeps the young generation at its initial size, about 2 MiB (without it, this load grows it past 16 MiB)", () => {
+    expect(youngGenerationAfterLoad({ hold: false })).toBeGreaterThan(16 * MiB)
+    expect(youngGenerationAfterLoad({ hold: true })).toBeLessThan(4 * MiB)
+  }, 30_000)
+
+  it("leaves the young generation alone when the user chose its size", () => {
+    expect(youngGenerationAfterLoad({ hold: true, nodeFlags: ["--max-semi-space-size=16"] })).toBe(2 * 16 * MiB)
+  }, 30_000)
+})
