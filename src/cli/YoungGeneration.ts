@@ -1,18 +1,19 @@
-// Keeps V8's young generation at its initial size in the verikv process (main.ts calls this
-// before anything else runs).
+// Keeps V8's young generation at its initial size in the verikv process. main.ts calls this before
+// it loads the command: loading Command.ts (type stripping, effect's modules) alone grows the
+// young generation to two 16 MiB semi-spaces, which this would then have kept.
 //
 // Under a write load V8 grows the young generation up to its default maximum, two 64 MiB
 // semi-spaces on 64-bit Node, and keeps it: 128 MiB of the ~580 MiB resident after loading
 // 100,000 keys (bench/README.md). A request lives a few milliseconds (until its WAL save is
-// durable), and the growth bought no measurable CPU per put here: with the semi-spaces held at
-// 1-8 MiB, RSS after the load fell by 120-170 MiB and server CPU per put stayed within the
-// run-to-run noise of the default (bench/README.md, "RSS").
+// durable), and the growth bought no measurable CPU per put here: with the young generation held
+// at its initial size, RSS after the load fell by 100-170 MiB and server CPU per put stayed within
+// the run-to-run noise of the default (bench/README.md, "RSS").
 //
 // --max-semi-space-size is read only when the heap is created, and Node has no supported way for a
 // program to pass V8 flags to itself (NODE_OPTIONS or a wrapper script are the user's business;
 // a re-exec would load the program twice). V8 reads --semi-space-growth-factor each time it grows
 // the young generation, so setting it to 1 keeps the young generation at its initial size
-// (two 1 MiB semi-spaces). v8.setFlagsFromString is a public Node API; a V8 without the flag would
+// (1-2 MiB in all). v8.setFlagsFromString is a public Node API; a V8 without the flag would
 // just keep its default behaviour. A user's own --max-semi-space-size or growth factor wins.
 import * as v8 from "node:v8"
 

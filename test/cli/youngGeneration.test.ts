@@ -1,7 +1,7 @@
 // holdYoungGeneration: V8's young generation keeps its initial size under a load that grows it
 // (checked in a child process, since it sets a V8 flag for the whole process), and a user's own
 // --max-semi-space-size wins.
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawnSync } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
@@ -34,5 +34,16 @@ describe("holdYoungGeneration", () => {
 
   it("leaves the young generation alone when the user chose its size", () => {
     expect(youngGenerationAfterLoad({ hold: true, nodeFlags: ["--max-semi-space-size=16"] })).toBe(2 * 16 * MiB)
+  }, 30_000)
+
+  it("holds it in the verikv command before the command's modules load (they would grow it to 32 MiB)", () => {
+    const reportAtExit = `import * as v8 from "node:v8"
+      process.on("exit", () => process.stderr.write("new_space " + v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size + "\\n"))`
+    const mainScript = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url))
+    const result = spawnSync(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(reportAtExit)}`, mainScript, "--version"], { encoding: "utf8" })
+    expect(result.stdout).toContain("verikv")
+    const size = Number(/new_space (\d+)/.exec(result.stderr)?.[1])
+    expect(size).toBeGreaterThan(0)
+    expect(size).toBeLessThan(4 * MiB)
   }, 30_000)
 })
