@@ -2,7 +2,10 @@
 // The verikv command's entry point. It sizes V8's young generation first (YoungGeneration.ts), then
 // loads the command (Command.ts) with a dynamic import: loading it (type stripping, effect's
 // modules) already grows the young generation to 32 MiB, so a static import would come too late.
+// Garbage left by a burst of requests is collected once the process is idle (IdleCollect.ts).
+import { collectWhenIdle } from "./IdleCollect.ts"
 import { holdYoungGeneration } from "./YoungGeneration.ts"
 
 holdYoungGeneration()
+collectWhenIdle()
 await import("./Command.ts")
