@@ -35,7 +35,7 @@ export function encodeKvEntry(requestId: bigint, command: KvCommand): Uint8Array
   const view = new DataView(data.buffer, data.byteOffset, data.length)
   view.setUint8(0, KIND_KV)
   view.setBigUint64(1, requestId)
-  return data
+  return data // exact size, carved from encodeCommand's pool (kv/BytePool.ts)
 }
 
 export function encodePublishEntry(requestId: bigint, member: PublishedAttributes): Uint8Array {

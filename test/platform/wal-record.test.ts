@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import { readFrame, RecordType } from "../../src/platform/wal/RecordFrame.ts"
 import { encodeSave } from "../../src/platform/wal/SaveEncoder.ts"
-import { scanSegment } from "../../src/platform/wal/SegmentScan.ts"
+import { bytesSource, scanSegment } from "../../src/platform/wal/SegmentScan.ts"
 import { encodeSegmentHeader } from "../../src/platform/wal/SaveEncoder.ts"
 import type { Entry } from "../../src/raft/Types.ts"
 import { logIndex, nodeId, term } from "../../src/raft/Types.ts"
@@ -25,7 +25,12 @@ function segmentOf(...saves: Uint8Array[]): Uint8Array {
   return bytes
 }
 
-const scan = (bytes: Uint8Array) => scanSegment(bytes, { fileName: "seg.wal", isLast: true, previousSaveSeq: undefined })
+const scan = (bytes: Uint8Array, windowBytes?: number, isLast = true) =>
+  scanSegment(bytesSource(bytes), { fileName: "seg.wal", isLast, previousSaveSeq: undefined, ...(windowBytes !== undefined && { windowBytes }) })
+
+/** What a scan decided: its result, or the error it refused the segment with. */
+const outcome = (bytes: Uint8Array, windowBytes: number | undefined, isLast: boolean) =>
+  scan(bytes, windowBytes, isLast).then((scanned) => ({ scanned }), (error: unknown) => ({ error: String(error) }))
 
 const arbitraryEntry = fc.record({
   index: fc.integer({ min: 1, max: 2 ** 53 - 1 }),
@@ -48,10 +53,10 @@ const arbitraryEntry = fc.record({
 
 describe("wal records", () => {
   it("round-trip entries (Normal and Config), hard states and snapshot markers", () => {
-    fc.assert(fc.property(arbitraryEntry, fc.nat(), (e, n) => {
+    fc.assert(fc.asyncProperty(arbitraryEntry, fc.nat(), async (e, n) => {
       const marker = { index: logIndex(n), term: term(n >> 1), kind: n % 2 === 0 ? "Installed" : "Compacted" } as const
       const save = encodeSave({ snapshotMarker: marker, entries: [e], hardState: hardState(n, n % 7, n) }, 2)
-      const scanned = scan(segmentOf(save))
+      const scanned = await scan(segmentOf(save))
       expect(scanned.tornTail).toBeUndefined()
       expect(scanned.records).toEqual([
         { type: "SnapshotMarker", marker },
@@ -59,6 +64,40 @@ describe("wal records", () => {
         { type: "HardState", hardState: hardState(n, n % 7, n) },
       ])
     }))
+  })
+
+  it("reads a segment through any window size exactly as whole: records, torn tails and refusals", async () => {
+    // Saves of 1-3 entries (up to 300 bytes, larger than the small windows), then damage: cut the
+    // file short, zero a range, or flip a byte. Sealed segments (isLast false) get the same damage.
+    const arbitrarySegment = fc.record({
+      saves: fc.array(fc.array(fc.uint8Array({ maxLength: 300, size: "max" }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 4 }),
+      tail: fc.constantFrom(0, 8, 256),
+      damage: fc.oneof(
+        fc.constant({ kind: "none" as const }),
+        fc.record({ kind: fc.constant("cut" as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }),
+        fc.record({ kind: fc.constant("zero" as const), at: fc.double({ min: 0, max: 1, noNaN: true }), bytes: fc.integer({ min: 1, max: 64 }) }),
+        fc.record({ kind: fc.constant("flip" as const), at: fc.double({ min: 0, max: 1, noNaN: true }), mask: fc.integer({ min: 1, max: 255 }) }),
+      ),
+      isLast: fc.boolean(),
+    })
+    await fc.assert(fc.asyncProperty(arbitrarySegment, async ({ saves, tail, damage, isLast }) => {
+      let index = 1
+      const encoded = saves.map((datas, k) => encodeSave({
+        snapshotMarker: undefined,
+        entries: datas.map((data) => ({ index: logIndex(index++), term: term(1), type: "Normal" as const, data, config: undefined })),
+        hardState: hardState(1, 1, index - 1),
+      }, k + 2))
+      const whole = segmentOf(...encoded)
+      let bytes = whole.subarray(0, whole.length - 256 + tail)
+      const at = damage.kind === "none" ? 0 : Math.floor(damage.at * bytes.length)
+      if (damage.kind === "cut") bytes = bytes.subarray(0, at)
+      if (damage.kind === "zero") bytes.fill(0, at, at + damage.bytes)
+      if (damage.kind === "flip") bytes[at] = bytes[at]! ^ damage.mask
+      const expected = await outcome(bytes, undefined, isLast)
+      for (const windowBytes of [16, 24, 40, 64, 200, 4096]) {
+        expect(await outcome(bytes, windowBytes, isLast), `window ${windowBytes}`).toEqual(expected)
+      }
+    }), { numRuns: 300 })
   })
 
   it("pads every frame to 8 bytes and marks only the last record of a save", () => {

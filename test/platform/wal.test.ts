@@ -1,5 +1,5 @@
 // The WAL on real files: round trips across reopen, suffix replacement, segment cuts, release,
-// torn final saves, and refusal on corruption before the tail.
+// torn final saves, and refusal on corruption before the tail, whole or through a small window.
 import * as fsp from "node:fs/promises"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -170,7 +170,7 @@ describe("wal", () => {
 
 /** Saves A and B (acknowledged), then C; returns the directory's bytes before and the extent of C. */
 async function threeSaves(dir: string) {
-  const { wal } = await open(dir)
+  const { wal } = await openWal(dir, { segmentBytes })
   await wal.save(hardState(1, 1, 0), entries(1, 3, 1)) // A
   await wal.save(hardState(1, 1, 3), [entry(4, 1)]) // B
   const { fileName, byteOffset: start } = wal.tail
@@ -183,7 +183,19 @@ async function threeSaves(dir: string) {
 
 const afterB = { hardState: hardState(1, 1, 3), log: entries(1, 4, 1) }
 
-describe("wal recovery", () => {
+// Recovery reads a segment through a window (1 MiB by default: these files fit whole). A 16-byte
+// window holds one frame header, so every frame straddles a window edge; 40 bytes splits some.
+describe.each([
+  { window: "whole file", scanWindowBytes: undefined },
+  { window: "16 bytes", scanWindowBytes: 16 },
+  { window: "40 bytes", scanWindowBytes: 40 },
+])("wal recovery, reading through a window of $window", ({ scanWindowBytes }) => {
+  const open = (dir: string) => openWal(dir, { segmentBytes, ...(scanWindowBytes !== undefined && { scanWindowBytes }) })
+  async function reopen(wal: Wal, dir: string) {
+    await wal.close()
+    return open(dir)
+  }
+
   it("cuts a torn final save at every byte offset back to the acknowledged saves", async () => {
     await withTempDir(async (dir) => {
       const { filePath, start, end, full } = await threeSaves(dir)

@@ -3,6 +3,7 @@
 import { assert } from "../../assert.ts"
 import type { Config, Entry, HardState, LogIndex, NodeId, Term } from "../../raft/Types.ts"
 import { logIndex, nodeId, term } from "../../raft/Types.ts"
+import { BytePool } from "../../kv/BytePool.ts"
 
 /**
  * A snapshot is durable at (index, term). "Installed": a snapshot received from the leader that
@@ -98,6 +99,14 @@ export function writeEntry(bytes: Uint8Array, view: DataView, offset: number, e:
   return at + e.data.length
 }
 
+const replayPool = new BytePool()
+
+function copyInto(pool: BytePool, bytes: Uint8Array): Uint8Array {
+  const copy = pool.allocate(bytes.length)
+  copy.set(bytes)
+  return copy
+}
+
 export function readEntry(bytes: Uint8Array, view: DataView, offset: number, end: number): Entry {
   assert(offset + entryFixedBytes <= end, "entry record too short")
   const kind = view.getUint8(offset + 16)
@@ -109,8 +118,9 @@ export function readEntry(bytes: Uint8Array, view: DataView, offset: number, end
     term: term(readU64(view, offset)),
     index: logIndex(readU64(view, offset + 8)),
     type: kind === 1 ? "Config" : "Normal",
-    // A plain Uint8Array copy: the segment buffer it came from (a Buffer) is dropped after replay.
-    data: new Uint8Array(bytes.subarray(at, end)),
+    // A copy: the window it was read through is reused. Replayed entries stay in the in-memory
+    // log until a snapshot compacts them, hence the pool (see kv/BytePool.ts).
+    data: copyInto(replayPool, bytes.subarray(at, end)),
     config,
   }
 }

@@ -17,9 +17,12 @@ import type { SaveContent } from "./SaveEncoder.ts"
 import { parseSegmentFileName, preparedSegmentFileName, segmentFileName } from "./SegmentName.ts"
 import type { SegmentName } from "./SegmentName.ts"
 import { scanSegment } from "./SegmentScan.ts"
+import type { ScannedSegment, SegmentSource } from "./SegmentScan.ts"
 import { WalCorruptionError, WalFailedError } from "./WalErrors.ts"
 
 export const walSegmentBytesDefault = 64 << 20
+/** How much of a segment recovery holds in memory at once (see SegmentScan.ts). */
+const scanWindowBytesDefault = 1 << 20
 const segmentHeaderFrameBytes = frameBytes(segmentHeaderBytes)
 
 export interface WalOptions {
@@ -27,6 +30,8 @@ export interface WalOptions {
   readonly segmentBytes?: number
   /** Receives each recovery warning as it is found (they are also returned). */
   readonly warn?: (message: string) => void
+  /** How much of a segment recovery reads at a time (1 MiB; tests use small windows). */
+  readonly scanWindowBytes?: number
 }
 
 export interface OpenedWal {
@@ -250,10 +255,22 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Op
   let lastSaveSeq: number | undefined
   let validEnd = 0
   for (const [k, segment] of segments.entries()) {
-    const bytes = await fsp.readFile(path.join(dir, segment.fileName))
     const isLast = k === segments.length - 1
     const fileName = segment.fileName
-    const scanned = scanSegment(bytes, { fileName, isLast, previousSaveSeq: lastSaveSeq })
+    const file = await fsp.open(path.join(dir, fileName), "r")
+    let scanned: ScannedSegment
+    let fileBytes: number
+    try {
+      fileBytes = (await file.stat()).size
+      const source: SegmentSource = {
+        length: fileBytes,
+        read: async (into, offset, length, position) => (await file.read(into, offset, length, position)).bytesRead,
+      }
+      const windowBytes = options.scanWindowBytes ?? scanWindowBytesDefault
+      scanned = await scanSegment(source, { fileName, isLast, previousSaveSeq: lastSaveSeq, windowBytes })
+    } finally {
+      await file.close()
+    }
     const header = scanned.header
     const corrupt = (reason: string): WalCorruptionError =>
       new WalCorruptionError(fileName, 0, reason)
@@ -278,8 +295,8 @@ export async function openWal(dir: string, options: WalOptions = {}): Promise<Op
         "it was never acknowledged")
     }
     // scanSegment vouches that past validEnd there are only zeros, unless the final save was torn.
-    if (isLast && (torn !== undefined || bytes.length < segmentBytes)) {
-      await zeroTail(path.join(dir, segment.fileName), validEnd, bytes.length, segmentBytes)
+    if (isLast && (torn !== undefined || fileBytes < segmentBytes)) {
+      await zeroTail(path.join(dir, segment.fileName), validEnd, fileBytes, segmentBytes)
     }
   }
   assert(replay !== undefined && lastSaveSeq !== undefined, "wal: no segment replayed")
