@@ -5,7 +5,7 @@ import * as http2 from "node:http2"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
-import type { KvCommand, KvResult, RangeRequest, TxnRequest } from "../kv/Api.ts"
+import type { Event, KvCommand, KvResult, RangeRequest, TxnRequest } from "../kv/Api.ts"
 import { crc32c, hashKV, leaseLeases, leaseTimeToLive, minLeaseTtlSeconds, range, validateCommand } from "../kv/index.ts"
 import type { Header } from "../platform/grpc/codec/KvCodec.ts"
 import { repairAuthorityOn } from "../platform/grpc/AuthorityRepair.ts"
@@ -232,7 +232,19 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     stopFatally(new Error(ERR_REMOVED))
   }
   const hub = new WatchHub(() => machine.store)
-  node.onEvents = (events) => hub.publish(events)
+  // Watchers hear of the revisions a turn applied right after that turn, so the writers' answers
+  // (settled during the turn) leave before the fan-out to every watcher (etcd's watch delivery
+  // is asynchronous as well). A watcher created in between already has the revision from its
+  // catch-up, and delivery skips what a watcher has seen.
+  let unpublished: Array<ReadonlyArray<Event>> = []
+  const publishApplied = () => {
+    const revisions = unpublished
+    unpublished = []
+    for (const events of revisions) hub.publish(events)
+  }
+  node.onEvents = (events) => {
+    if (unpublished.push(events) === 1) setImmediate(publishApplied)
+  }
   const leaseClock = new LeaseClock()
   machine.onKvApplied = (command, result) => {
     if (result.type === "LeaseGrant") leaseClock.granted(result.response.id, result.response.ttl, performance.now())
