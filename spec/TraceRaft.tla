@@ -177,6 +177,39 @@ Count(m) == IF m \in DOMAIN messages THEN messages[m] ELSE 0
 \* The step sent exactly one more copy of m (the spec's message equals the traced one).
 SentTraced(m) == m \in DOMAIN messages' /\ messages'[m] = Count(m) + 1
 
+\* A restart from a disk that lost writes not yet synced (the cluster simulator, test/dst, crashes
+\* like power loss).  Raft.tla's Restart keeps every persistent variable; here server i comes
+\* back with the persistent state it had after the earlier line params.recoveredAt of this
+\* trace (1 = its Init line; so it is a state the spec reached), except that its commitIndex may be lower (the
+\* commit index is persisted after it advances).  Rolling back is sound only if nothing the
+\* server sent depended on what was lost: the node-loop validator (src/check/node-loop.ts)
+\* checks that on the same run (votes and acks leave after their state is durable).
+RestartRecovered(i) ==
+    LET k    == Starts[t] + line.params.recoveredAt - 1
+        past == Lines[k]
+        s    == line.state
+    IN  /\ Starts[t] < k /\ k < l
+        /\ "server" \in DOMAIN past /\ past.server = i
+        /\ "state" \in DOMAIN past
+        /\ \A f \in {"currentTerm", "votedFor", "snapshotIndex", "snapshotTerm", "log", "config"} :
+              past.state[f] = s[f]
+        /\ s.commitIndex <= past.state.commitIndex
+        /\ currentTerm'    = [currentTerm EXCEPT ![i] = s.currentTerm]
+        /\ votedFor'       = [votedFor EXCEPT ![i] = s.votedFor]
+        /\ log'            = [log EXCEPT ![i] = JLog(s.log)]
+        /\ snapshotIndex'  = [snapshotIndex EXCEPT ![i] = s.snapshotIndex]
+        /\ snapshotTerm'   = [snapshotTerm EXCEPT ![i] = s.snapshotTerm]
+        /\ snapshotConfig' = [snapshotConfig EXCEPT ![i] = JConfig(line.recoveredSnapshotConfig)]
+        /\ commitIndex'    = [commitIndex EXCEPT ![i] = s.commitIndex]
+        /\ state'          = [state EXCEPT ![i] = Follower]
+        /\ leaderId'       = [leaderId EXCEPT ![i] = Nil]
+        /\ votesGranted'   = [votesGranted EXCEPT ![i] = {}]
+        /\ votesResponded' = [votesResponded EXCEPT ![i] = {}]
+        /\ matchIndex'     = [matchIndex EXCEPT ![i] = [j \in TraceServers |-> 0]]
+        /\ readRequests'   = [readRequests EXCEPT ![i] = <<>>]
+        /\ leadTransferee' = [leadTransferee EXCEPT ![i] = Nil]
+        /\ UNCHANGED <<messages, committedEntries, readHistory, committedIndexAtRead>>
+
 \* The spec action the line names, with the line's parameters.  For actions that send one
 \* message the traced message fixes the parameters; SentTraced checks the spec sent just it.
 SpecStep ==
@@ -215,7 +248,9 @@ SpecStep ==
       \* The code ignoring a message addressed to it (with a server), or the network losing one.
       [] a = "DropMessage"                  -> DropMessage(Msg) /\ (HasServer => Msg.to = Srv)
       [] a = "DuplicateMessage"             -> DuplicateMessage(Msg)
-      [] a = "Restart"                      -> Restart(Srv)
+      \* With params.recoveredAt: a restart that lost unsynced writes (test/dst).
+      [] a = "Restart"                      ->
+            IF "params" \in DOMAIN line THEN RestartRecovered(Srv) ELSE Restart(Srv)
       [] OTHER                              -> FALSE
 
 SendActions == {"AppendEntries", "Heartbeat", "SendTimeoutNow", "InstallSnapshot"}
