@@ -12,7 +12,8 @@
 // names, in params.recoveredAt, the earlier line of the same member whose persistent state the
 // disk recovered (spec/TraceRaft.tla checks that it is one, see spec/README.md); messages the
 // simulator loses because their receiver crashed (or was down) are traced as DropMessage.
-import { writeFileSync } from "node:fs"
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs"
+import { join } from "node:path"
 import type { Storage } from "../../src/raft/Api.ts"
 import {
   encodeConfig, encodeCoreEvent, encodeMessage, encodeState, type Json, type TraceEncoding,
@@ -73,19 +74,56 @@ function configAt(storage: Storage): Config {
   return storage.snapshot.meta.config
 }
 
-export interface SimTrace {
-  /** The global trace, one JSON text per line (first the Init line). */
-  readonly lines: string[]
-  /** The server trace (Start, core and node-loop lines of every member). */
-  readonly serverLines: string[]
-  readonly result: SimResult
+/** Where trace lines go, one JSON text each. */
+export interface LineSink {
+  push(text: string): void
 }
 
-/** Runs the simulation with trace hooks and returns both traces. */
-export async function traceSimulation(options: Omit<SimOptions, "hooks">): Promise<SimTrace> {
+/** Appends lines to a file in chunks: a long run's trace can outgrow one string. */
+class LineFile implements LineSink {
+  private readonly fd: number
+  private buffer: string[] = []
+  private size = 0
+
+  constructor(file: string) {
+    this.fd = openSync(file, "w")
+  }
+
+  push(text: string): void {
+    this.buffer.push(text)
+    this.size += text.length
+    if (this.size >= 1 << 20) this.flush()
+  }
+
+  close(): void {
+    this.flush()
+    closeSync(this.fd)
+  }
+
+  private flush(): void {
+    if (this.buffer.length > 0) writeSync(this.fd, this.buffer.join("\n") + "\n")
+    this.buffer = []
+    this.size = 0
+  }
+}
+
+/**
+ * Runs the simulation with trace hooks, sending the global trace (first its Init line) to
+ * `global` and the server trace (Start, core and node-loop lines of every member) to `server`.
+ * Returns the run's result and the global trace's events (lines after Init).
+ */
+export async function traceSimulation(
+  options: Omit<SimOptions, "hooks">, global: LineSink, server: LineSink,
+): Promise<{ events: number; result: SimResult }> {
   const ids = Array.from({ length: options.nodes }, (_, k) => k + 1)
   const bootstrap: Config = { voters: ids as NodeId[], votersOutgoing: [], learners: [] }
-  const lines: string[] = [JSON.stringify({
+  /** Lines written to `global` (so the last one's number in the trace, Init being 1). */
+  let count = 0
+  const line = (json: Json): void => {
+    global.push(JSON.stringify(json))
+    count++
+  }
+  line({
     action: "Init",
     servers: ids,
     initialConfig: encodeConfig(bootstrap),
@@ -96,8 +134,7 @@ export async function traceSimulation(options: Omit<SimOptions, "hooks">): Promi
     seed: options.seed,
     steps: options.steps,
     bugs: options.bug === undefined ? [] : [options.bug],
-  })]
-  const serverLines: string[] = []
+  })
   /** Per member: persistent-state key -> the last global line (1-based) that left it so. */
   const persisted = new Map<number, Map<string, number>>()
   /** Per member: the persistent-state key and commitIndex of its last traced state. */
@@ -108,23 +145,23 @@ export async function traceSimulation(options: Omit<SimOptions, "hooks">): Promi
     let seen = persisted.get(server)
     if (seen === undefined) persisted.set(server, (seen = new Map()))
     const key = persistentKey(state)
-    seen.set(key, lines.length)
+    seen.set(key, count)
     latest.set(server, key)
     latestCommit.set(server, commitOf(state))
   }
   const hooks: SimHooks = {
     core: (event) => {
       const json = encodeCoreEvent(event, simEncoding)
-      lines.push(JSON.stringify(json))
-      serverLines.push(JSON.stringify(json))
+      line(json)
+      server.push(JSON.stringify(json))
       remember(event.server, (json as Record<string, Json>)["state"]!)
     },
-    nodeLoop: (event) => serverLines.push(JSON.stringify(encodeNodeLoopEvent(event))),
-    network: (event) => lines.push(JSON.stringify({ action: event.action, message: encodeMessage(event.message, simEncoding) })),
-    lost: (message) => lines.push(JSON.stringify({ action: "DropMessage", message: encodeMessage(message, simEncoding) })),
+    nodeLoop: (event) => server.push(JSON.stringify(encodeNodeLoopEvent(event))),
+    network: (event) => line({ action: event.action, message: encodeMessage(event.message, simEncoding) }),
+    lost: (message) => line({ action: "DropMessage", message: encodeMessage(message, simEncoding) }),
     restart: (node, storage) => {
       const last = storage.entries[storage.entries.length - 1]
-      serverLines.push(JSON.stringify({
+      server.push(JSON.stringify({
         kind: "Start",
         node,
         preVote: true,
@@ -146,18 +183,18 @@ export async function traceSimulation(options: Omit<SimOptions, "hooks">): Promi
       // No loss: a plain Restart; else name the line whose state the disk kept. A state never
       // traced gets no line, and TLC rejects the Restart.
       const lostWrites = latest.has(node) && (latest.get(node) !== key || latestCommit.get(node) !== commitOf(state))
-      lines.push(JSON.stringify({
+      line({
         action: "Restart",
         server: node,
         ...(lostWrites && at !== undefined ? { params: { recoveredAt: at } } : {}),
         ...(lostWrites ? { recoveredSnapshotConfig: encodeConfig(storage.snapshot.meta.config) } : {}),
         state,
-      }))
+      })
       remember(node, state)
     },
   }
   const result = await simulate({ ...options, hooks })
-  return { lines, serverLines, result }
+  return { events: count - 1, result }
 }
 
 /** Where the server trace of global trace `file` goes: `x.ndjson` -> `x.server.ndjson`. */
@@ -170,8 +207,54 @@ export function serverTraceFileOf(file: string): string {
 export async function writeSimTrace(
   options: Omit<SimOptions, "hooks">, file: string, serverFile?: string,
 ): Promise<{ events: number; result: SimResult }> {
-  const trace = await traceSimulation(options)
-  writeFileSync(file, trace.lines.join("\n") + "\n")
-  if (serverFile !== undefined) writeFileSync(serverFile, trace.serverLines.join("\n") + "\n")
-  return { events: trace.lines.length - 1, result: trace.result }
+  const global = new LineFile(file)
+  const server = serverFile === undefined ? { push: () => {} } : new LineFile(serverFile)
+  try {
+    return await traceSimulation(options, global, server)
+  } finally {
+    global.close()
+    if (server instanceof LineFile) server.close()
+  }
+}
+
+export interface SimTraceSummary {
+  readonly seed: number
+  /** The global trace (for TLC) and the server trace (for the node-loop validator). */
+  readonly file: string
+  readonly serverFile: string
+  readonly events: number
+  readonly result: SimResult
+}
+
+/**
+ * Writes the traces of `count` runs from seeds firstSeed, firstSeed + 1, ... into `dir`:
+ * `sim-SEED.ndjson` and `sim-SEED.server.ndjson` (`dir` is created if missing). With a planted bug the cores' own assertions
+ * are off, so that trace validation is what catches it.
+ */
+export async function writeSimTraces(options: {
+  readonly dir: string
+  readonly count: number
+  readonly steps: number
+  readonly firstSeed: number
+  readonly nodes?: number
+  readonly bug?: string
+}): Promise<SimTraceSummary[]> {
+  mkdirSync(options.dir, { recursive: true })
+  const summaries: SimTraceSummary[] = []
+  for (let k = 0; k < options.count; k++) {
+    const seed = options.firstSeed + k
+    const file = join(options.dir, `sim-${seed}.ndjson`)
+    const serverFile = serverTraceFileOf(file)
+    const { events, result } = await writeSimTrace({
+      seed,
+      steps: options.steps,
+      nodes: options.nodes ?? 3,
+      verify: options.bug === undefined,
+      // Without keepGoing a buggy run stops at its first failure: the bug's step is traced by
+      // then, and a run that goes on with diverged logs can write gigabytes.
+      ...(options.bug === undefined ? {} : { bug: options.bug }),
+    }, file, serverFile)
+    summaries.push({ seed, file, serverFile, events, result })
+  }
+  return summaries
 }
