@@ -78,4 +78,21 @@ function validationTests(tools: TlaTools): void {
   })
 }
 
+// TLC lets a member roll back to a state it held (RestartRecovered): that a crash lost nothing
+// the member had promised is the node-loop validator's to check, on the same run.
+describe("node-loop validation of cluster simulator runs", () => {
+  it("rejects a run whose node loop acknowledges saves it never synced (SaveWithoutSync)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "verikv-dst-node-loop-"))
+    try {
+      const [run] = await writeSimTraces({ dir, count: 1, steps: 1500, firstSeed: 2, bug: "SaveWithoutSync" })
+      const verdict = validateServerTraceFile(run!.serverFile)
+      expect(serverTracePassed(verdict)).toBe(false)
+      const rules = new Set(verdict.report.violations.map((v) => v.rule))
+      expect(rules.has("VoteDurableBeforeSend") || rules.has("MatchDurableBeforeSend")).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe("trace validation of cluster simulator runs (TLC and the node-loop validator)", () => testsWithTlaTools(validationTests))
