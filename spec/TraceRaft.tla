@@ -122,6 +122,12 @@ VARIABLES
 \* Which trace of the file (fixed by the initial state), and the next line of it to match.
 VARIABLES t, l
 
+\* What each server promised that another server acted on: the last vote grant (not a pre-vote)
+\* and the highest successful append ack of its latest acked term that a receiver handled.
+\* A restart that lost writes (RestartRecovered) must keep them.  Only received messages
+\* count: a reply the code never sent (a crash before its save was synced) promised nothing.
+VARIABLE promised
+
 TraceServers == ToSet(Header.servers)
 
 INSTANCE Raft WITH
@@ -133,7 +139,9 @@ INSTANCE Raft WITH
     PreVote            <- Header.preVote,
     CheckQuorumEnabled <- Header.checkQuorum
 
-traceVars == <<vars, t, l>>
+traceVars == <<vars, t, l, promised>>
+
+NoPromise == [voteTerm |-> 0, vote |-> Nil, matchTerm |-> 0, match |-> 0]
 
 -----------------------------------------------------------------------------
 (***************************************************************************)
@@ -177,6 +185,14 @@ Count(m) == IF m \in DOMAIN messages THEN messages[m] ELSE 0
 \* The step sent exactly one more copy of m (the spec's message equals the traced one).
 SentTraced(m) == m \in DOMAIN messages' /\ messages'[m] = Count(m) + 1
 
+\* Recovered state s keeps what server i promised: its term, its vote, the entries it acked.
+KeepsPromises(i, s) ==
+    LET p == promised[i] IN
+    /\ s.currentTerm >= p.voteTerm
+    /\ s.currentTerm = p.voteTerm => s.votedFor = p.vote
+    /\ s.currentTerm >= p.matchTerm
+    /\ s.currentTerm = p.matchTerm => s.snapshotIndex + Len(s.log) >= p.match
+
 \* A restart from a disk that lost writes not yet synced (the cluster simulator, test/dst, crashes
 \* like power loss).  Raft.tla's Restart keeps every persistent variable; here server i comes
 \* back with the persistent state it had after the earlier line params.recoveredAt of this
@@ -194,6 +210,7 @@ RestartRecovered(i) ==
         /\ \A f \in {"currentTerm", "votedFor", "snapshotIndex", "snapshotTerm", "log", "config"} :
               past.state[f] = s[f]
         /\ s.commitIndex <= past.state.commitIndex
+        /\ KeepsPromises(i, s)
         /\ currentTerm'    = [currentTerm EXCEPT ![i] = s.currentTerm]
         /\ votedFor'       = [votedFor EXCEPT ![i] = s.votedFor]
         /\ log'            = [log EXCEPT ![i] = JLog(s.log)]
@@ -209,6 +226,20 @@ RestartRecovered(i) ==
         /\ readRequests'   = [readRequests EXCEPT ![i] = <<>>]
         /\ leadTransferee' = [leadTransferee EXCEPT ![i] = Nil]
         /\ UNCHANGED <<messages, committedEntries, readHistory, committedIndexAtRead>>
+
+\* promised after this line: the line's server handled a vote grant or an append ack.
+NextPromised ==
+    LET m == line.message
+        f == m.from
+    IN  IF /\ line.action = "HandleRequestVoteResponse"
+           /\ m.voteGranted /\ ~m.preVote
+        THEN [promised EXCEPT ![f] = [@ EXCEPT !.voteTerm = m.term, !.vote = m.to]]
+        ELSE IF /\ line.action = "HandleAppendEntriesResponse"
+                /\ m.success
+                /\ \/ m.term > promised[f].matchTerm
+                   \/ m.term = promised[f].matchTerm /\ m.matchIndex > promised[f].match
+        THEN [promised EXCEPT ![f] = [@ EXCEPT !.matchTerm = m.term, !.match = m.matchIndex]]
+        ELSE promised
 
 \* The spec action the line names, with the line's parameters.  For actions that send one
 \* message the traced message fixes the parameters; SentTraced checks the spec sent just it.
@@ -271,6 +302,7 @@ MatchLine ==
     /\ SpecStep
     /\ Observed
     /\ l' = l + 1
+    /\ promised' = NextPromised
     /\ UNCHANGED t
     /\ TLCSet(t, l + 1)   \* how far trace t got, for TraceMatched
 
@@ -333,7 +365,8 @@ ExplainDisabled ==
                    leadTransferee |-> leadTransferee[Srv],
                    matchIndex |-> matchIndex[Srv],
                    readRequests |-> readRequests[Srv],
-                   votesGranted |-> votesGranted[Srv]]
+                   votesGranted |-> votesGranted[Srv],
+                   promised |-> promised[Srv]]
              ELSE <<>>,
              IF "message" \in DOMAIN line
              THEN [message |-> Msg, inFlight |-> Msg \in DOMAIN messages,
@@ -359,6 +392,7 @@ TraceInit ==
     /\ Init
     /\ t \in 1..NumTraces
     /\ l = Starts[t] + 1
+    /\ promised = [i \in TraceServers |-> NoPromise]
 
 TraceNext == MatchLine \/ Diagnose
 

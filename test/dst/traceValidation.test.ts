@@ -1,8 +1,8 @@
 // Trace validation of the cluster simulator: TLC (spec/TraceRaft.tla) accepts the merged global
 // traces of clean runs (crashes that lose unsynced writes, drops, duplicates, partitions, leader
 // transfers, compactions) as behaviours of spec/Raft.tla, and the node-loop validator accepts the
-// members' events of the same runs; TLC rejects a run with a planted core bug, and a Restart
-// whose recovered state the member never held. Needs Java and tla2tools.jar: skipped without
+// members' events of the same runs; TLC rejects a run with a planted core bug, a Restart
+// whose recovered state the member never held, and one that lost what the member promised. Needs Java and tla2tools.jar: skipped without
 // them on a workstation, failed in CI (env CI set), where they must be installed.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -26,7 +26,9 @@ function validationTests(tools: TlaTools): void {
     // Seeds 2, 4 and 6 crash members that lose unsynced writes (Restart with recoveredAt).
     const three = await writeSimTraces({ dir, count: 6, steps: 1500, firstSeed: 2 })
     const five = await writeSimTraces({ dir, count: 1, steps: 1500, firstSeed: 1, nodes: 5 })
-    const runs = [...three, ...five]
+    // Seed 202 (3000 events) sends three snapshots.
+    const snapshots = await writeSimTraces({ dir, count: 1, steps: 3000, firstSeed: 202 })
+    const runs = [...three, ...five, ...snapshots]
     for (const run of runs) expect(run.result.failure, `seed ${run.seed}`).toBeUndefined()
     const verdicts = validateTraces(runs.map((run) => run.file), { tools })
     for (const v of verdicts) {
@@ -40,11 +42,12 @@ function validationTests(tools: TlaTools): void {
     }
     // The runs exercise what the pure core's traces lack.
     const lines = runs.flatMap((run) => readLines(run.file))
-    expect(verdicts.reduce((sum, v) => sum + v.steps, 0)).toBeGreaterThan(5000)
+    expect(verdicts.reduce((sum, v) => sum + v.steps, 0)).toBeGreaterThan(8000)
     expect(lines.some((l) => l["action"] === "Restart" && l["params"] !== undefined)).toBe(true)
     expect(lines.some((l) => l["action"] === "DropMessage" && l["server"] === undefined)).toBe(true)
     expect(lines.some((l) => l["action"] === "DuplicateMessage")).toBe(true)
     expect(lines.some((l) => l["action"] === "CompactLog")).toBe(true)
+    expect(lines.some((l) => l["action"] === "HandleInstallSnapshotRequest")).toBe(true)
   })
 
   it("rejects a Restart whose recovered state the member never held", async () => {
@@ -64,6 +67,16 @@ function validationTests(tools: TlaTools): void {
     expect(verdict!.mismatch!.action).toBe("Restart")
   })
 
+  it("rejects a restart that lost a promised vote or ack (the node loop's SaveWithoutSync)", async () => {
+    // Seed 4: a member acks entries written without fsync, crashes, and comes back without them.
+    const [run] = await writeSimTraces({ dir: join(dir, "nosync"), count: 1, steps: 1500, firstSeed: 4, bug: "SaveWithoutSync" })
+    const [verdict] = validateTraces([run!.file], { tools })
+    expect(verdict!.error).toBeUndefined()
+    expect(passed(verdict!)).toBe(false)
+    expect(verdict!.mismatch!.action).toBe("Restart")
+    expect(verdict!.mismatch!.report).toContain("promised")
+  })
+
   it("rejects a run with a follower that skips the previous-entry check (SkipPrevLogCheck)", async () => {
     // Seed 28 (3000 events) is the first of seeds 1..40 in which the bug changes a log without
     // the clients noticing (seed 11's run also applies different entries at one index).
@@ -78,8 +91,8 @@ function validationTests(tools: TlaTools): void {
   })
 }
 
-// TLC lets a member roll back to a state it held (RestartRecovered): that a crash lost nothing
-// the member had promised is the node-loop validator's to check, on the same run.
+// The node-loop validator checks the sender's side of the same contract (votes and acks leave
+// after their save is synced), without TLC.
 describe("node-loop validation of cluster simulator runs", () => {
   it("rejects a run whose node loop acknowledges saves it never synced (SaveWithoutSync)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "verikv-dst-node-loop-"))
