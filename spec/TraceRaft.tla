@@ -19,6 +19,10 @@
 (* The variable t picks the trace, l the next line to match.  Every step   *)
 (* is deterministic, so the state graph is one path per trace.             *)
 (*                                                                         *)
+(* Traces of the cluster simulator (test/dst/TraceWriter.ts) merge every   *)
+(* member's events in one order; a Restart there may have lost unsynced    *)
+(* writes (RestartRecovered below).                                        *)
+(*                                                                         *)
 (* Run: npm run validate-traces -- FILE... (the script runs TLC with a    *)
 (* copy of TraceRaft.cfg that sets TraceFile), or set TraceFile in a copy  *)
 (* of TraceRaft.cfg and run                                                *)
@@ -198,8 +202,9 @@ KeepsPromises(i, s) ==
 \* back with the persistent state it had after the earlier line params.recoveredAt of this
 \* trace (1 = its Init line; so it is a state the spec reached), except that its commitIndex may be lower (the
 \* commit index is persisted after it advances).  Rolling back is sound only if nothing the
-\* server sent depended on what was lost: the node-loop validator (src/check/node-loop.ts)
-\* checks that on the same run (votes and acks leave after their state is durable).
+\* server sent depended on what was lost: KeepsPromises checks that for the votes and acks a
+\* receiver handled; the node-loop validator (src/check/node-loop.ts) checks the sender's side
+\* on the same run (votes and acks leave after their state is durable).
 RestartRecovered(i) ==
     LET k    == Starts[t] + line.params.recoveredAt - 1
         past == Lines[k]
