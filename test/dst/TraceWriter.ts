@@ -39,12 +39,21 @@ export const simEncoding: TraceEncoding = {
 }
 
 /**
- * The spec's persistent variables of a traced state but commitIndex, as one comparable string
- * (a restart may recover a lower commitIndex than the state it otherwise recovered).
+ * A digest of the spec's persistent variables of a traced state but commitIndex (a restart may
+ * recover a lower commitIndex than the state it otherwise recovered). A digest, not the text:
+ * one is kept per traced line. A collision would name a wrong line, which TLC rejects.
  */
 function persistentKey(state: Json): string {
   const s = state as Record<string, Json>
-  return JSON.stringify([s["currentTerm"], s["votedFor"], s["snapshotIndex"], s["snapshotTerm"], s["log"], s["config"]])
+  const text = JSON.stringify([s["currentTerm"], s["votedFor"], s["snapshotIndex"], s["snapshotTerm"], s["log"], s["config"]])
+  let h1 = 0x811c9dc5
+  let h2 = 0x9747b28c
+  for (let k = 0; k < text.length; k++) {
+    const c = text.charCodeAt(k)
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0
+  }
+  return `${h1.toString(36)}.${h2.toString(36)}.${text.length}`
 }
 
 const commitOf = (state: Json): Json => (state as Record<string, Json>)["commitIndex"]!
@@ -190,6 +199,8 @@ export async function traceSimulation(
         ...(lostWrites ? { recoveredSnapshotConfig: encodeConfig(storage.snapshot.meta.config) } : {}),
         state,
       })
+      // A later crash recovers at least what this start recovered: older states cannot return.
+      persisted.delete(node)
       remember(node, state)
     },
   }
