@@ -171,12 +171,12 @@ export class RaftNode {
     return this.raft.log.commitIndex
   }
 
-  /** Feeds an input (Tick, Hup, a peer's Message, ...) into the next turn. */
   /** Inputs not yet stepped: a simulator traces the messages among them as lost when it crashes the node. */
   get pendingInputs(): ReadonlyArray<Input> {
     return this.inputs
   }
 
+  /** Feeds an input (Tick, Hup, a peer's Message, ...) into the next turn. */
   push(input: Input): void {
     if (this.stopped) return
     this.inputs.push(input)
