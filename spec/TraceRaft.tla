@@ -19,6 +19,10 @@
 (* The variable t picks the trace, l the next line to match.  Every step   *)
 (* is deterministic, so the state graph is one path per trace.             *)
 (*                                                                         *)
+(* Traces of the cluster simulator (test/dst/TraceWriter.ts) merge every   *)
+(* member's events in one order; a Restart there may have lost unsynced    *)
+(* writes (RestartRecovered below).                                        *)
+(*                                                                         *)
 (* Run: npm run validate-traces -- FILE... (the script runs TLC with a    *)
 (* copy of TraceRaft.cfg that sets TraceFile), or set TraceFile in a copy  *)
 (* of TraceRaft.cfg and run                                                *)
@@ -122,6 +126,12 @@ VARIABLES
 \* Which trace of the file (fixed by the initial state), and the next line of it to match.
 VARIABLES t, l
 
+\* What each server promised that another server acted on: the last vote grant (not a pre-vote)
+\* and the highest successful append ack of its latest acked term that a receiver handled.
+\* A restart that lost writes (RestartRecovered) must keep them.  Only received messages
+\* count: a reply the code never sent (a crash before its save was synced) promised nothing.
+VARIABLE promised
+
 TraceServers == ToSet(Header.servers)
 
 INSTANCE Raft WITH
@@ -133,7 +143,9 @@ INSTANCE Raft WITH
     PreVote            <- Header.preVote,
     CheckQuorumEnabled <- Header.checkQuorum
 
-traceVars == <<vars, t, l>>
+traceVars == <<vars, t, l, promised>>
+
+NoPromise == [voteTerm |-> 0, vote |-> Nil, matchTerm |-> 0, match |-> 0]
 
 -----------------------------------------------------------------------------
 (***************************************************************************)
@@ -177,6 +189,63 @@ Count(m) == IF m \in DOMAIN messages THEN messages[m] ELSE 0
 \* The step sent exactly one more copy of m (the spec's message equals the traced one).
 SentTraced(m) == m \in DOMAIN messages' /\ messages'[m] = Count(m) + 1
 
+\* Recovered state s keeps what server i promised: its term, its vote, the entries it acked.
+KeepsPromises(i, s) ==
+    LET p == promised[i] IN
+    /\ s.currentTerm >= p.voteTerm
+    /\ s.currentTerm = p.voteTerm => s.votedFor = p.vote
+    /\ s.currentTerm >= p.matchTerm
+    /\ s.currentTerm = p.matchTerm => s.snapshotIndex + Len(s.log) >= p.match
+
+\* A restart from a disk that lost writes not yet synced (the cluster simulator, test/dst, crashes
+\* like power loss).  Raft.tla's Restart keeps every persistent variable; here server i comes
+\* back with the persistent state it had after the earlier line params.recoveredAt of this
+\* trace (1 = its Init line; so it is a state the spec reached), except that its commitIndex may be lower (the
+\* commit index is persisted after it advances).  Rolling back is sound only if nothing the
+\* server sent depended on what was lost: KeepsPromises checks that for the votes and acks a
+\* receiver handled; the node-loop validator (src/check/node-loop.ts) checks the sender's side
+\* on the same run (votes and acks leave after their state is durable).
+RestartRecovered(i) ==
+    LET k    == Starts[t] + line.params.recoveredAt - 1
+        past == Lines[k]
+        s    == line.state
+    IN  /\ Starts[t] < k /\ k < l
+        /\ "server" \in DOMAIN past /\ past.server = i
+        /\ "state" \in DOMAIN past
+        /\ \A f \in {"currentTerm", "votedFor", "snapshotIndex", "snapshotTerm", "log", "config"} :
+              past.state[f] = s[f]
+        /\ s.commitIndex <= past.state.commitIndex
+        /\ KeepsPromises(i, s)
+        /\ currentTerm'    = [currentTerm EXCEPT ![i] = s.currentTerm]
+        /\ votedFor'       = [votedFor EXCEPT ![i] = s.votedFor]
+        /\ log'            = [log EXCEPT ![i] = JLog(s.log)]
+        /\ snapshotIndex'  = [snapshotIndex EXCEPT ![i] = s.snapshotIndex]
+        /\ snapshotTerm'   = [snapshotTerm EXCEPT ![i] = s.snapshotTerm]
+        /\ snapshotConfig' = [snapshotConfig EXCEPT ![i] = JConfig(line.recoveredSnapshotConfig)]
+        /\ commitIndex'    = [commitIndex EXCEPT ![i] = s.commitIndex]
+        /\ state'          = [state EXCEPT ![i] = Follower]
+        /\ leaderId'       = [leaderId EXCEPT ![i] = Nil]
+        /\ votesGranted'   = [votesGranted EXCEPT ![i] = {}]
+        /\ votesResponded' = [votesResponded EXCEPT ![i] = {}]
+        /\ matchIndex'     = [matchIndex EXCEPT ![i] = [j \in TraceServers |-> 0]]
+        /\ readRequests'   = [readRequests EXCEPT ![i] = <<>>]
+        /\ leadTransferee' = [leadTransferee EXCEPT ![i] = Nil]
+        /\ UNCHANGED <<messages, committedEntries, readHistory, committedIndexAtRead>>
+
+\* promised after this line: the line's server handled a vote grant or an append ack.
+NextPromised ==
+    LET m == line.message
+        f == m.from
+    IN  IF /\ line.action = "HandleRequestVoteResponse"
+           /\ m.voteGranted /\ ~m.preVote
+        THEN [promised EXCEPT ![f] = [@ EXCEPT !.voteTerm = m.term, !.vote = m.to]]
+        ELSE IF /\ line.action = "HandleAppendEntriesResponse"
+                /\ m.success
+                /\ \/ m.term > promised[f].matchTerm
+                   \/ m.term = promised[f].matchTerm /\ m.matchIndex > promised[f].match
+        THEN [promised EXCEPT ![f] = [@ EXCEPT !.matchTerm = m.term, !.match = m.matchIndex]]
+        ELSE promised
+
 \* The spec action the line names, with the line's parameters.  For actions that send one
 \* message the traced message fixes the parameters; SentTraced checks the spec sent just it.
 SpecStep ==
@@ -215,7 +284,9 @@ SpecStep ==
       \* The code ignoring a message addressed to it (with a server), or the network losing one.
       [] a = "DropMessage"                  -> DropMessage(Msg) /\ (HasServer => Msg.to = Srv)
       [] a = "DuplicateMessage"             -> DuplicateMessage(Msg)
-      [] a = "Restart"                      -> Restart(Srv)
+      \* With params.recoveredAt: a restart that lost unsynced writes (test/dst).
+      [] a = "Restart"                      ->
+            IF "params" \in DOMAIN line THEN RestartRecovered(Srv) ELSE Restart(Srv)
       [] OTHER                              -> FALSE
 
 SendActions == {"AppendEntries", "Heartbeat", "SendTimeoutNow", "InstallSnapshot"}
@@ -236,6 +307,7 @@ MatchLine ==
     /\ SpecStep
     /\ Observed
     /\ l' = l + 1
+    /\ promised' = NextPromised
     /\ UNCHANGED t
     /\ TLCSet(t, l + 1)   \* how far trace t got, for TraceMatched
 
@@ -298,7 +370,8 @@ ExplainDisabled ==
                    leadTransferee |-> leadTransferee[Srv],
                    matchIndex |-> matchIndex[Srv],
                    readRequests |-> readRequests[Srv],
-                   votesGranted |-> votesGranted[Srv]]
+                   votesGranted |-> votesGranted[Srv],
+                   promised |-> promised[Srv]]
              ELSE <<>>,
              IF "message" \in DOMAIN line
              THEN [message |-> Msg, inFlight |-> Msg \in DOMAIN messages,
@@ -324,6 +397,7 @@ TraceInit ==
     /\ Init
     /\ t \in 1..NumTraces
     /\ l = Starts[t] + 1
+    /\ promised = [i \in TraceServers |-> NoPromise]
 
 TraceNext == MatchLine \/ Diagnose
 

@@ -14,19 +14,36 @@ export type Json = string | number | boolean | Json[] | { [key: string]: Json }
 
 const noConfig: Config = { voters: [], votersOutgoing: [], learners: [] }
 
+/**
+ * How payloads are encoded. The default (the pure core's one-byte payloads): an entry's value is
+ * its first data byte, a snapshot's data the whole array. The cluster simulator (test/dst) has
+ * long KV payloads and snapshots, so it encodes a digest of each instead (the spec compares
+ * values only for equality and never reads snapshot data).
+ */
+export interface TraceEncoding {
+  /** The value (1..255) of a Normal entry with data. */
+  readonly value: (data: Uint8Array) => number
+  readonly snapshotData: (data: Uint8Array) => Json
+}
+
+export const defaultEncoding: TraceEncoding = {
+  value: (data) => data[0]!,
+  snapshotData: (data) => Array.from(data),
+}
+
 export function encodeConfig(config: Config): Json {
   return { voters: [...config.voters], votersOutgoing: [...config.votersOutgoing], learners: [...config.learners] }
 }
 
-export function encodeEntry(entry: Entry): Json {
-  const value = entry.type === "Normal" && entry.data.length > 0 ? entry.data[0]! : 0
+export function encodeEntry(entry: Entry, encoding: TraceEncoding = defaultEncoding): Json {
+  const value = entry.type === "Normal" && entry.data.length > 0 ? encoding.value(entry.data) : 0
   return { term: entry.term, index: entry.index, type: entry.type, value, config: encodeConfig(entry.config ?? noConfig) }
 }
 
-export function encodeMessage(m: Message): Json {
+export function encodeMessage(m: Message, encoding: TraceEncoding = defaultEncoding): Json {
   switch (m.type) {
     case "AppendEntriesRequest":
-      return { ...m, entries: m.entries.map(encodeEntry) }
+      return { ...m, entries: m.entries.map((e) => encodeEntry(e, encoding)) }
     case "InstallSnapshotRequest": {
       const { snapshot, ...rest } = m
       return {
@@ -34,7 +51,7 @@ export function encodeMessage(m: Message): Json {
         snapshotIndex: snapshot.meta.index,
         snapshotTerm: snapshot.meta.term,
         snapshotConfig: encodeConfig(snapshot.meta.config),
-        snapshotData: Array.from(snapshot.data),
+        snapshotData: encoding.snapshotData(snapshot.data),
       }
     }
     default:
@@ -42,18 +59,18 @@ export function encodeMessage(m: Message): Json {
   }
 }
 
-export function encodeState(state: TracedState): Json {
-  return { ...state, log: state.log.map(encodeEntry), config: encodeConfig(state.config) }
+export function encodeState(state: TracedState, encoding: TraceEncoding = defaultEncoding): Json {
+  return { ...state, log: state.log.map((e) => encodeEntry(e, encoding)), config: encodeConfig(state.config) }
 }
 
 /** {"action":A,"server":i,"message":M?,"params":{...}?,"reply":M?,"state":S} */
-export function encodeCoreEvent(event: TraceEvent): Json {
+export function encodeCoreEvent(event: TraceEvent, encoding: TraceEncoding = defaultEncoding): Json {
   return {
     action: event.action,
     server: event.server,
-    ...(event.message === undefined ? {} : { message: encodeMessage(event.message) }),
+    ...(event.message === undefined ? {} : { message: encodeMessage(event.message, encoding) }),
     ...(event.params === undefined ? {} : { params: { ...event.params } }),
-    ...(event.reply === undefined ? {} : { reply: encodeMessage(event.reply) }),
-    state: encodeState(event.state),
+    ...(event.reply === undefined ? {} : { reply: encodeMessage(event.reply, encoding) }),
+    state: encodeState(event.state, encoding),
   }
 }

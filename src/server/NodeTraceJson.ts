@@ -55,7 +55,7 @@ export function encodeNodeLoopEvent(event: NodeLoopEvent): Json {
     }
     case "Sent": {
       const { kind, node, afterPersist } = event
-      return { kind, node, afterPersist, messages: event.messages.map(encodeMessage) }
+      return { kind, node, afterPersist, messages: event.messages.map((m) => encodeMessage(m)) }
     }
     case "Applied":
       return { kind: event.kind, node: event.node, index: event.index, term: event.term }

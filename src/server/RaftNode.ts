@@ -65,6 +65,12 @@ export interface RaftNodeOptions {
   readonly defer?: (run: () => void) => void
   /** Where request IDs start (default random); the simulator passes one drawn from its seed. */
   readonly requestIdStart?: bigint
+  /**
+   * Where ReadIndex contexts come from (default a counter from 1). Contexts only need to be
+   * unique per leader, but spec/Raft.tla wants them unique in the whole run (and TLC's integers
+   * are 32-bit): the simulator passes one counter shared by every member and incarnation.
+   */
+  readonly newReadContext?: () => number
   /** Node-loop events for trace validation; off (undefined) in production. */
   readonly trace?: (event: NodeLoopEvent) => void
   /** Planted node-loop bugs (tests and the simulator only). */
@@ -165,11 +171,20 @@ export class RaftNode {
     return this.raft.log.commitIndex
   }
 
+  /** Inputs not yet stepped: a simulator traces the messages among them as lost when it crashes the node. */
+  get pendingInputs(): ReadonlyArray<Input> {
+    return this.inputs
+  }
+
   /** Feeds an input (Tick, Hup, a peer's Message, ...) into the next turn. */
   push(input: Input): void {
     if (this.stopped) return
     this.inputs.push(input)
     this.schedule()
+  }
+
+  private takeReadContext(): number {
+    return this.options.newReadContext?.() ?? this.nextReadContext++
   }
 
   /** A fresh request ID for an entry this node proposes. */
@@ -206,7 +221,7 @@ export class RaftNode {
   linearizableBarrier(): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure)
     return new Promise((resolve, reject) => {
-      const context = -this.nextReadContext++ // negative keys: individual deadlines, not batches
+      const context = -this.takeReadContext() // negative keys: individual deadlines, not batches
       this.readFailures.add(context, { resolve, reject, deadlineMs: this.options.nowMs() + this.options.requestTimeoutMs })
       this.readWaiters.push(() => this.readFailures.resolve(context, undefined))
       this.schedule()
@@ -283,7 +298,7 @@ export class RaftNode {
       readies.push(ready)
     }
     if (this.readWaiters.length > 0 || this.remoteReads.length > 0) {
-      const context = this.nextReadContext++
+      const context = this.takeReadContext()
       const batch = this.readWaiters
       const remote = this.remoteReads
       this.readWaiters = []

@@ -26,8 +26,11 @@ export type NetworkEvent =
   | { readonly action: "DropMessage"; readonly message: Message }
   | { readonly action: "DuplicateMessage"; readonly message: Message }
 
-/** Hands `act` to the node `to` (if it is up; queued if it is paused). */
-export type Receiver = (to: NodeId, act: (node: RaftNode) => void) => void
+/**
+ * Hands `act` to the node `to` (if it is up; queued if it is paused); calls `lost` instead if
+ * `to` is down or crashes before running it.
+ */
+export type Receiver = (to: NodeId, act: (node: RaftNode) => void, lost?: () => void) => void
 
 export class SimNetwork {
   /** Directed links cut by a partition, as "from>to". */
@@ -43,6 +46,7 @@ export class SimNetwork {
   private readonly faults: FaultCounts
   private readonly receive: Receiver
   private readonly onEvent: ((event: NetworkEvent) => void) | undefined
+  private readonly onLost: ((message: Message) => void) | undefined
 
   constructor(
     scheduler: Scheduler,
@@ -51,6 +55,7 @@ export class SimNetwork {
     faults: FaultCounts,
     receive: Receiver,
     onEvent: ((event: NetworkEvent) => void) | undefined,
+    onLost?: (message: Message) => void,
   ) {
     assert(config.latencyMsMin >= 1 && config.latencyMsMin <= config.latencyMsMax, "network: bad latency range")
     this.scheduler = scheduler
@@ -59,6 +64,7 @@ export class SimNetwork {
     this.faults = faults
     this.receive = receive
     this.onEvent = onEvent
+    this.onLost = onLost
   }
 
   /** The transport of one node incarnation: nothing leaves once `alive` turns false (a crash). */
@@ -135,11 +141,13 @@ export class SimNetwork {
     }
     const delayMs = this.drawDelay(link)
     const label = `m${link} ${what}`
-    this.scheduler.after(delayMs, label, () => this.receive(to, act))
+    // A Raft message its receiver never handles (down, or crashed first) is lost: traced as a drop.
+    const lost = message === undefined || this.onLost === undefined ? undefined : () => this.onLost!(message)
+    this.scheduler.after(delayMs, label, () => this.receive(to, act, lost))
     if (duplicable && this.faultsOn && this.prng.chance(this.config.duplicateProbability)) {
       this.faults.duplicate++
       if (message !== undefined) this.onEvent?.({ action: "DuplicateMessage", message })
-      this.scheduler.after(this.drawDelay(link), label, () => this.receive(to, act))
+      this.scheduler.after(this.drawDelay(link), label, () => this.receive(to, act, lost))
     }
     return delayMs
   }

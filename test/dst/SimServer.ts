@@ -8,7 +8,7 @@ import {
 import type { Storage } from "../../src/raft/Api.ts"
 import type { BugName } from "../../src/raft/Bugs.ts"
 import type { TraceEvent } from "../../src/raft/Trace.ts"
-import type { Entry, NodeId } from "../../src/raft/Types.ts"
+import type { Entry, Message, NodeId } from "../../src/raft/Types.ts"
 import { LeaseClock } from "../../src/server/LeaseClock.ts"
 import { Members } from "../../src/server/Members.ts"
 import type { NodeLoopBug, NodeLoopEvent } from "../../src/server/NodeTrace.ts"
@@ -49,6 +49,10 @@ export interface ServerOptions {
   /** The node stopped on an error it cannot survive (an assertion): a failure of the run. */
   readonly onFatal: (id: NodeId, error: Error) => void
   readonly onRestart: ((id: NodeId, storage: Storage) => void) | undefined
+  /** ReadIndex contexts, one counter for the whole cluster. */
+  readonly newReadContext: () => number
+  /** A Raft message the node had received but not stepped when it crashed. */
+  readonly onLost?: ((message: Message) => void) | undefined
 }
 
 export type ServerState = "up" | "paused" | "down"
@@ -60,8 +64,8 @@ export class SimServer {
   machine: ServerMachine | undefined
   /** Bumped by each crash: callbacks of an older incarnation are dropped. */
   private incarnation = 0
-  /** What arrived while paused, in arrival order. */
-  private backlog: Array<() => void> = []
+  /** What arrived while paused, in arrival order (with what to do if a crash loses it). */
+  private backlog: Array<{ readonly run: () => void; readonly lost: (() => void) | undefined }> = []
   private tickQueued = false
   private leading = false
   private leaseClock = new LeaseClock()
@@ -118,6 +122,8 @@ export class SimServer {
         nowMs: () => this.scheduler.nowMs,
         defer: (run) => this.scheduler.after(0, `turn ${this.id}`, () => this.runIf(incarnation, run)),
         requestIdStart: this.prng.nextBig44(),
+        // Contexts unique across members and incarnations (spec/Raft.tla's ReadIndex wants it).
+        newReadContext: this.options.newReadContext,
         bugs: this.options.nodeLoopBugs,
         ...(this.options.nodeLoopTrace === undefined ? {} : { trace: this.options.nodeLoopTrace }),
       },
@@ -140,7 +146,11 @@ export class SimServer {
     if (this.state === "down") return
     this.incarnation++
     this.state = "down"
+    const backlog = this.backlog
     this.backlog = []
+    for (const item of backlog) item.lost?.()
+    // Messages handed to the node but not yet stepped die with it.
+    for (const input of this.node?.pendingInputs ?? []) if (input.type === "Message") this.options.onLost?.(input.message)
     this.tickQueued = false
     this.node?.stop()
     this.disk.crash()
@@ -157,15 +167,15 @@ export class SimServer {
     if (this.state !== "paused") return
     this.state = "up"
     const incarnation = this.incarnation
-    for (const run of this.backlog.splice(0)) {
-      this.scheduler.after(0, `resumed ${this.id}`, () => this.runIf(incarnation, run))
+    for (const { run, lost } of this.backlog.splice(0)) {
+      this.scheduler.after(0, `resumed ${this.id}`, () => this.runIf(incarnation, run, lost))
     }
     this.tickQueued = false
   }
 
-  /** Hands `act` to the current incarnation: now if up, later if paused, never if down. */
-  receive(act: (node: RaftNode) => void): void {
-    this.runIf(this.incarnation, () => act(this.node!))
+  /** Hands `act` to the current incarnation: now if up, later if paused, never if down (`lost`). */
+  receive(act: (node: RaftNode) => void, lost?: () => void): void {
+    this.runIf(this.incarnation, () => act(this.node!), lost)
   }
 
   /** A client's write: replicated, answered once applied here. Throws at once if down. */
@@ -186,9 +196,9 @@ export class SimServer {
     return kv === undefined ? null : new TextDecoder().decode(kv.value)
   }
 
-  private runIf(incarnation: number, run: () => void): void {
-    if (incarnation !== this.incarnation || this.state === "down") return
-    if (this.state === "paused") this.backlog.push(run)
+  private runIf(incarnation: number, run: () => void, lost?: () => void): void {
+    if (incarnation !== this.incarnation || this.state === "down") lost?.()
+    else if (this.state === "paused") this.backlog.push({ run, lost })
     else run()
   }
 
@@ -198,7 +208,7 @@ export class SimServer {
     this.scheduler.after(TICK_MS, `tick ${this.id}`, () => this.tick(incarnation))
     if (this.state === "paused") {
       // Like a timer in a stopped process: missed ticks fire once on resume, not once each.
-      if (!this.tickQueued) this.backlog.push(() => this.tickNow())
+      if (!this.tickQueued) this.backlog.push({ run: () => this.tickNow(), lost: undefined })
       this.tickQueued = true
       return
     }

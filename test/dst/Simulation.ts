@@ -13,7 +13,7 @@ import { putRequest, utf8, type PutRequest } from "../../src/kv/index.ts"
 import { isBugName, type BugName } from "../../src/raft/Bugs.ts"
 import type { TraceEvent } from "../../src/raft/Trace.ts"
 import type { Storage } from "../../src/raft/Api.ts"
-import type { NodeId } from "../../src/raft/Types.ts"
+import type { Message, NodeId } from "../../src/raft/Types.ts"
 import { isNodeLoopBug, type NodeLoopBug, type NodeLoopEvent } from "../../src/server/NodeTrace.ts"
 import type { RaftNode } from "../../src/server/RaftNode.ts"
 import { AppliedEntries, compareStores, findLostWrite, type Failure, type FailureKind } from "./Checks.ts"
@@ -36,6 +36,8 @@ export interface SimHooks {
   readonly nodeLoop?: (event: NodeLoopEvent) => void
   /** Raft messages the network dropped or duplicated. */
   readonly network?: (event: NetworkEvent) => void
+  /** A Raft message lost because its receiver was down or crashed before handling it. */
+  readonly lost?: (message: Message) => void
   /** A member (re)started from what its disk recovered. */
   readonly restart?: (node: NodeId, storage: Storage) => void
 }
@@ -135,6 +137,7 @@ class Simulation {
   private readonly failures: Array<Failure> = []
   private eventsMax = Number.MAX_SAFE_INTEGER
   private leaseExpiries = 0
+  private readContexts = 0
 
   constructor(options: SimOptions) {
     this.options = options
@@ -142,8 +145,10 @@ class Simulation {
     this.swarm = drawRunSwarm(prng, options)
     this.recorder = new HistoryRecorder(this.scheduler)
     const hooks = options.hooks ?? {}
-    const receive = (to: NodeId, act: (node: RaftNode) => void): void => this.servers[to - 1]!.receive(act)
-    this.network = new SimNetwork(this.scheduler, prng.fork(), this.swarm.network, this.faults, receive, hooks.network)
+    const receive = (to: NodeId, act: (node: RaftNode) => void, lost?: () => void): void =>
+      this.servers[to - 1]!.receive(act, lost)
+    this.network = new SimNetwork(
+      this.scheduler, prng.fork(), this.swarm.network, this.faults, receive, hooks.network, hooks.lost)
     this.addServers(prng, hooks)
     this.addClients(prng)
     this.injector = new FaultInjector(
@@ -169,6 +174,8 @@ class Simulation {
       onLeaseExpired: () => this.leaseExpiries++,
       onFatal: (node, error) => this.nodeStopped(node, error),
       onRestart: hooks.restart,
+      onLost: hooks.lost,
+      newReadContext: () => ++this.readContexts,
     }
     const bootstrap = { voters: ids, votersOutgoing: [], learners: [] }
     for (const id of ids) {

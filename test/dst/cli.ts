@@ -1,12 +1,15 @@
 // npm run sim -- [--seed S] [--steps N] [--nodes K] [--bug Name] [--seeds M] [--history]
-//                 [--crash-weight W] [--keep-going] [--no-verify] [--check-steps N]
+//                 [--crash-weight W] [--keep-going] [--no-verify] [--check-steps N] [--trace FILE]
 // Runs the deterministic simulator on seed S (or seeds S .. S+M-1: a soak) and prints, per run,
 // the seed, simulated time, operations checked, faults by kind and the checker's result. A failing
-// seed prints the command that replays it; the exit code is 1 if any seed failed.
+// seed prints the command that replays it; the exit code is 1 if any seed failed. --trace FILE
+// (one seed) writes the run's global trace to FILE for TLC (npm run validate-traces -- FILE) and
+// its server trace to FILE with .server before the extension (--server-traces); see TraceWriter.ts.
 import { randomInt } from "node:crypto"
 import { formatHistory } from "../../src/check/index.ts"
 import { describeResult, describeTotals, newTotals, addToTotals } from "./Report.ts"
 import { simulate, swarmOf, type SimOptions } from "./Simulation.ts"
+import { serverTraceFileOf, writeSimTrace } from "./TraceWriter.ts"
 import { describeSwarm } from "./Swarm.ts"
 
 interface CliOptions {
@@ -20,6 +23,7 @@ interface CliOptions {
   readonly keepGoing: boolean
   readonly verify: boolean
   readonly checkStepsMax: number | undefined
+  readonly trace: string | undefined
 }
 
 function parse(argv: ReadonlyArray<string>): CliOptions {
@@ -49,12 +53,14 @@ function parse(argv: ReadonlyArray<string>): CliOptions {
     keepGoing: argv.includes("--keep-going"),
     verify: !argv.includes("--no-verify"),
     checkStepsMax: value("--check-steps") === undefined ? undefined : integer("--check-steps", 0),
+    trace: value("--trace"),
   }
 }
 
 async function main(): Promise<number> {
   const cli = parse(process.argv.slice(2))
   const totals = newTotals()
+  if (cli.trace !== undefined && cli.seeds !== 1) throw new Error("--trace traces one seed (no --seeds)")
   for (let k = 0; k < cli.seeds; k++) {
     const options: SimOptions = {
       seed: cli.seed + k,
@@ -68,7 +74,15 @@ async function main(): Promise<number> {
     }
     // One run: its seed and shape first, so that even a run that never ends can be replayed.
     if (cli.seeds === 1) console.log(`seed ${options.seed}; swarm: ${describeSwarm(swarmOf(options))}`)
-    const result = await simulate(options)
+    let result
+    if (cli.trace === undefined) {
+      result = await simulate(options)
+    } else {
+      const serverFile = serverTraceFileOf(cli.trace)
+      const traced = await writeSimTrace(options, cli.trace, serverFile)
+      result = traced.result
+      console.log(`trace: ${traced.events} events in ${cli.trace}; server trace in ${serverFile}`)
+    }
     addToTotals(totals, result)
     const verbose = cli.seeds === 1 || result.failure !== undefined
     console.log(describeResult(result, verbose))

@@ -11,10 +11,9 @@ import { afterAll, describe, expect, it } from "vitest"
 import type { BugName } from "../../src/raft/Bugs.ts"
 import { runArbitrary, simConfigs } from "../sim/Schedule.ts"
 import { traceRun, writeTraces } from "../sim/TraceWriter.ts"
-import { findTlaTools, passed, type TlaTools, validateTraces } from "./TraceValidation.ts"
+import { testsWithTlaTools } from "./TlaToolsTests.ts"
+import { passed, type TlaTools, validateTraces } from "./TraceValidation.ts"
 
-const tools = findTlaTools()
-const inCi = !["", "0", "false", undefined].includes(process.env["CI"])
 
 function validationTests(tools: TlaTools): void {
   const dir = mkdtempSync(join(tmpdir(), "verikv-trace-validation-test-"))
@@ -76,14 +75,4 @@ function validationTests(tools: TlaTools): void {
   }
 }
 
-describe("trace validation against spec/Raft.tla (TLC)", () => {
-  if (!("missing" in tools)) {
-    validationTests(tools)
-  } else if (inCi) {
-    it("has Java and tla2tools.jar in CI", () => {
-      throw new Error(`trace validation cannot run: ${tools.missing}`)
-    })
-  } else {
-    it.skip(`needs Java and tla2tools.jar (${tools.missing})`, () => {})
-  }
-})
+describe("trace validation against spec/Raft.tla (TLC)", () => testsWithTlaTools(validationTests))
