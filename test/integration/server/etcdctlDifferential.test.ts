@@ -307,8 +307,9 @@ const script: ReadonlyArray<Step> = [
   watch(["--prefix", "w/"], [["put", "w/a", "1"], ["put", "w/b", "2"], ["put", "w/a", "3"], ["del", "w/b"]], "w/zz"),
   watch(["--prev-kv", "w/a"], [["put", "w/a", "4"], ["del", "w/a"], ["put", "w/a", "5"]], "w/a"),
   watch(["--prefix", "--prev-kv", "-w", "json", "w/"], [["put", "w/c", "6"], ["del", "w/", "--prefix"]], "w/zz",
-    // -w json prints keys in base64; only the marker's re-creation carries a create_revision.
-    `"key":"${Buffer.from("w/zz").toString("base64")}","create_revision"`, normalizeWatchJson),
+    // -w json prints keys in base64; only the marker's re-creation carries a create_revision in
+    // its "kv" (the delete's "prev_kv" of the old marker has one too, hence the quoted "kv").
+    `"kv":{"key":"${Buffer.from("w/zz").toString("base64")}","create_revision"`, normalizeWatchJson),
   watchHistory(["--rev=7", "--prefix", "w/"], "w/zz\nend\n"),
   interactiveWatch(),
   command(["watch", "--rev=2", "k1"], { title: "etcdctl watch --rev=2 k1 (compacted: the server cancels it)" }),
