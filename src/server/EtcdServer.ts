@@ -1,17 +1,17 @@
 // A verikv member: recovery from disk, the node loop, and etcd's gRPC API on the client URLs.
 import { createHash, randomInt } from "node:crypto"
 import * as fs from "node:fs"
-import * as http2 from "node:http2"
+import * as net from "node:net"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
+import * as tls from "node:tls"
 import { performance } from "node:perf_hooks"
 import type { Event, KvCommand, KvResult, RangeRequest, TxnRequest } from "../kv/Api.ts"
 import { crc32c, hashKV, leaseLeases, leaseTimeToLive, minLeaseTtlSeconds, range, validateCommand } from "../kv/index.ts"
 import type { Header } from "../platform/grpc/codec/KvCodec.ts"
-import { repairAuthorityOn } from "../platform/grpc/AuthorityRepair.ts"
 import { fetchClusterInfo } from "../platform/transport/ClusterInfo.ts"
 import { loadPeerTls } from "../platform/transport/PeerTls.ts"
-import { grpcStreamListener, type Method } from "../platform/grpc/Server.ts"
+import { GrpcConnections, type Method } from "../platform/grpc/Server.ts"
 import { kvMethods } from "../platform/grpc/services/KvService.ts"
 import { leaseMethods } from "../platform/grpc/services/LeaseService.ts"
 import { clusterMethods } from "../platform/grpc/services/ClusterService.ts"
@@ -113,24 +113,24 @@ function snapshotBlob(store: Uint8Array): Uint8Array {
 }
 
 /**
- * An http2 server for one client URL: plain for http://, TLS for https:// (as etcd: a https URL
- * needs --cert-file and --key-file; --client-cert-auth requires a client certificate that chains
- * to --trusted-ca-file, and a connection without one is refused during the handshake).
+ * The listening socket for one client URL: plain for http://, TLS for https:// (as etcd: a https
+ * URL needs --cert-file and --key-file; --client-cert-auth requires a client certificate that
+ * chains to --trusted-ca-file, and a connection without one is refused during the handshake).
+ * Either way every accepted socket speaks HTTP/2 through `connections`.
  */
-function createClientServer(url: URL, tls: TlsFiles | undefined, log: Logger): http2.Http2Server | http2.Http2SecureServer {
-  const options = { maxSessionMemory: 64 }
-  if (url.protocol === "http:") return http2.createServer(options)
+function createClientServer(url: URL, files: TlsFiles | undefined, connections: GrpcConnections, log: Logger): net.Server {
+  if (url.protocol === "http:") return net.createServer(connections.accept)
   if (url.protocol !== "https:") throw new Error(`unsupported URL scheme in ${url.href} (use http:// or https://)`)
-  if (tls === undefined) throw new Error(`${url.href}: https needs --cert-file and --key-file`)
-  const server = http2.createSecureServer({
-    ...options,
-    cert: fs.readFileSync(tls.certFile),
-    key: fs.readFileSync(tls.keyFile),
-    ...(tls.trustedCaFile !== "" && { ca: fs.readFileSync(tls.trustedCaFile) }),
-    requestCert: tls.clientCertAuth,
-    rejectUnauthorized: tls.clientCertAuth,
-    allowHTTP1: false,
+  if (files === undefined) throw new Error(`${url.href}: https needs --cert-file and --key-file`)
+  const server = tls.createServer({
+    cert: fs.readFileSync(files.certFile),
+    key: fs.readFileSync(files.keyFile),
+    ...(files.trustedCaFile !== "" && { ca: fs.readFileSync(files.trustedCaFile) }),
+    requestCert: files.clientCertAuth,
+    rejectUnauthorized: files.clientCertAuth,
+    ALPNProtocols: ["h2"],
   })
+  server.on("secureConnection", connections.accept)
   server.on("tlsClientError", (error) => log.warn(`rejected client TLS connection: ${error.message}`))
   return server
 }
@@ -476,19 +476,17 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     }),
   ])
 
-  const listener = grpcStreamListener({
+  const connections = new GrpcConnections({
     methods,
     maxReceiveMessageBytes: config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     onInternalError: (p, error) => log.error(`${p}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    log: (message) => log.warn(message),
   })
-  const servers: Array<http2.Http2Server | http2.Http2SecureServer> = []
+  const servers: Array<net.Server> = []
   const clientUrls: Array<string> = []
   for (const url of config.listenClientUrls) {
     const parsed = new URL(url)
-    const server = createClientServer(parsed, config.clientTls, log)
-    repairAuthorityOn(server, (message) => log.warn(message)) // etcdctl sends :authority http://…
-    server.on("stream", listener)
-    server.on("sessionError", (error) => log.debug(`client session error: ${error.message}`))
+    const server = createClientServer(parsed, config.clientTls, connections, log)
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject)
       server.listen(Number(parsed.port || 2379), parsed.hostname.replace(/^\[|\]$/g, ""), () => resolve())
@@ -514,11 +512,13 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       publishing = false
       clearInterval(ticker)
       clearInterval(progressTimer)
-      await Promise.all(servers.map((server) => new Promise<void>((resolve) => {
+      const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => {
         server.close(() => resolve())
-        // Open streams (watches, keep-alives) would hold close() forever.
+        // A client that never closes its socket would hold close() forever.
         setTimeout(resolve, 1000).unref()
       })))
+      connections.closeAll() // open streams (watches, keep-alives) end with the connections
+      await closed
       node.stop()
       peers.close()
       await disk.storage.close()

@@ -1,16 +1,17 @@
-// A lean gRPC server written directly on node:http2.
+// gRPC over HTTP/2 (the calls etcd's clients make) on the hand-written HTTP/2 server connection.
 //
 // Why by hand: measured on this machine (shared/PERF-NOTES.md) a unary etcd Put served through
 // node:http2 streams with 5-byte framing costs 26 us of CPU per call against 49 us with
-// @grpc/grpc-js and 278 us with connect-node; the HTTP/2 transport is ~95 % of the cost, so
-// everything above it is kept to a lookup, a frame and three header blocks. Only what etcd's
-// clients use is here: unary and bidirectional-streaming methods, identity encoding, status in
-// trailers, trailers-only errors.
-import * as http2 from "node:http2"
-import { frameMessage, MessageReader } from "./Framing.ts"
+// @grpc/grpc-js and 278 us with connect-node, and the HTTP/2 transport is ~95 % of it; see
+// h2/ServerConnection.ts for what replaced node:http2. Only what etcd's clients use is here:
+// unary and bidirectional-streaming methods, identity encoding, status in trailers,
+// trailers-only errors.
+import type * as net from "node:net"
+import { FRAME_HEADER_BYTES as GRPC_PREFIX_BYTES, MessageReader } from "./Framing.ts"
+import { FRAME_HEADER_BYTES } from "./h2/Frame.ts"
+import { type ConnectionHandler, type H2Stream, ServerConnection, type StreamListener } from "./h2/ServerConnection.ts"
+import type { HeaderField } from "./h2/StaticTable.ts"
 import { encodeGrpcMessage, GrpcError, Status } from "./Status.ts"
-
-const { HTTP2_HEADER_PATH, HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE } = http2.constants
 
 /** Answers one request message with one response message. */
 export interface UnaryMethod {
@@ -32,7 +33,8 @@ export interface StreamHandlers {
 export type Method = UnaryMethod | StreamMethod
 
 export interface CallContext {
-  readonly headers: http2.IncomingHttpHeaders
+  /** The request's header list as the client sent it (pseudo-headers included). */
+  readonly headers: ReadonlyArray<HeaderField>
 }
 
 export interface ServerStream extends CallContext {
@@ -49,34 +51,57 @@ export interface GrpcServerOptions {
   readonly maxReceiveMessageBytes: number
   /** Called for errors a handler did not turn into a GrpcError (a bug, logged by the caller). */
   readonly onInternalError?: (path: string, error: unknown) => void
+  /** Why a client connection was closed on a protocol error. */
+  readonly log?: (message: string) => void
 }
 
-const RESPONSE_HEADERS = { [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: "application/grpc" }
-/**
- * The same as raw name/value pairs, for every answer with a message: node:http2 copies a headers
- * object before encoding it, a raw array it reads as is. Frozen: node:http2 would only add to it
- * if `:status` or `date` were missing and sendDate were on, and neither is the case here.
- */
-const RESPONSE_HEADERS_RAW: ReadonlyArray<string> = Object.freeze([
-  HTTP2_HEADER_STATUS, "200", HTTP2_HEADER_CONTENT_TYPE, "application/grpc",
+// Header blocks, HPACK-encoded once: literals that never touch the client's dynamic table.
+/** `:status: 200` (static index 8) and `content-type: application/grpc` (name at static index 31). */
+const RESPONSE_HEADERS = Buffer.concat([
+  Buffer.from([0x88, 0x0f, 0x10]),
+  literalString("application/grpc"),
 ])
-const OK_TRAILERS = { "grpc-status": "0" }
-// Shared, never mutated (node:http2 only reads options). No `date` header: gRPC has no use for
-// it (grpc-go, hence etcd, sends none), and node:http2 would add one to every response.
-// respond() honours `sendDate` (lib/internal/http2/core.js) though @types/node leaves it out.
-type ResponseOptions = http2.ServerStreamResponseOptions & { readonly sendDate: boolean }
-const MESSAGE_OPTIONS: ResponseOptions = { waitForTrailers: true, sendDate: false }
-const ERROR_OPTIONS: ResponseOptions = { endStream: true, sendDate: false }
+const OK_TRAILERS = literalField("grpc-status", "0")
 
-// Listeners shared by every call: EventEmitter calls them with the stream as `this`, so a call
-// adds no closure of its own for them (a `once` wrapper and closure per call showed in profiles).
-function sendOkTrailers(this: http2.ServerHttp2Stream): void {
-  this.sendTrailers(OK_TRAILERS)
+function literalString(text: string): Buffer {
+  const bytes = Buffer.from(text, "latin1")
+  return Buffer.concat([hpackLength(bytes.length), bytes])
 }
-function ignoreStreamError(): void {} // resets by vanished clients are normal; "close" reports them
 
-function errorTrailers(error: GrpcError): http2.OutgoingHttpHeaders {
-  return { "grpc-status": String(error.code), "grpc-message": encodeGrpcMessage(error.message) }
+/** An HPACK string length with a 7-bit prefix, Huffman bit clear. */
+function hpackLength(length: number): Buffer {
+  if (length < 127) return Buffer.from([length])
+  const bytes = [127]
+  let rest = length - 127
+  while (rest >= 128) {
+    bytes.push((rest % 128) | 0x80)
+    rest = Math.floor(rest / 128)
+  }
+  bytes.push(rest)
+  return Buffer.from(bytes)
+}
+
+/** A literal header field without indexing, with a new name. */
+function literalField(name: string, value: string): Buffer {
+  return Buffer.concat([Buffer.from([0x00]), literalString(name), literalString(value)])
+}
+
+function errorTrailers(error: GrpcError): Buffer {
+  return Buffer.concat([literalField("grpc-status", String(error.code)), literalField("grpc-message", encodeGrpcMessage(error.message))])
+}
+
+/** A trailers-only response: status and error in the one HEADERS frame. */
+function trailersOnly(error: GrpcError): Buffer {
+  return Buffer.concat([RESPONSE_HEADERS, errorTrailers(error)])
+}
+
+/** A message framed for gRPC, with room in front for the HTTP/2 frame header. */
+function framedMessage(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + GRPC_PREFIX_BYTES + message.length)
+  out[FRAME_HEADER_BYTES] = 0 // not compressed
+  out.writeUInt32BE(message.length, FRAME_HEADER_BYTES + 1)
+  out.set(message, FRAME_HEADER_BYTES + GRPC_PREFIX_BYTES)
+  return out
 }
 
 function asGrpcError(path: string, error: unknown, options: GrpcServerOptions): GrpcError {
@@ -85,136 +110,191 @@ function asGrpcError(path: string, error: unknown, options: GrpcServerOptions): 
   return new GrpcError(Status.INTERNAL, error instanceof Error ? error.message : String(error))
 }
 
-/** A trailers-only response: the whole answer is one HEADERS frame. */
-function respondWithError(stream: http2.ServerHttp2Stream, error: GrpcError): void {
-  if (stream.destroyed || stream.closed) return
-  if (stream.headersSent) {
-    stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
-    return
-  }
-  stream.respond({ ...RESPONSE_HEADERS, ...errorTrailers(error) }, ERROR_OPTIONS)
-}
+/** One unary call: collects the request message, answers once. */
+class UnaryCall implements StreamListener, CallContext {
+  readonly headers: ReadonlyArray<HeaderField>
+  private readonly stream: H2Stream
+  private readonly path: string
+  private readonly method: UnaryMethod
+  private readonly options: GrpcServerOptions
+  private readonly reader: MessageReader
+  private request: Buffer | undefined = undefined
+  private failed = false
 
-function serveUnary(
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
-  path: string,
-  method: UnaryMethod,
-  options: GrpcServerOptions,
-): void {
-  const reader = new MessageReader(options.maxReceiveMessageBytes)
-  let request: Buffer | undefined
-  let failed = false
-  const fail = (error: GrpcError): void => {
-    if (failed) return
-    failed = true
-    respondWithError(stream, error)
+  constructor(stream: H2Stream, headers: ReadonlyArray<HeaderField>, path: string, method: UnaryMethod, options: GrpcServerOptions) {
+    this.stream = stream
+    this.headers = headers
+    this.path = path
+    this.method = method
+    this.options = options
+    this.reader = new MessageReader(options.maxReceiveMessageBytes)
   }
-  stream.on("data", (chunk: Buffer) => {
-    if (failed) return
+
+  onData(chunk: Buffer): void {
+    if (this.failed) return
     try {
-      for (const message of reader.push(chunk)) {
-        if (request !== undefined) return fail(new GrpcError(Status.UNIMPLEMENTED, "grpc: more than one request message for a unary method"))
-        request = message
+      for (const message of this.reader.push(chunk)) {
+        if (this.request !== undefined) return this.fail(new GrpcError(Status.UNIMPLEMENTED, "grpc: more than one request message for a unary method"))
+        this.request = message
       }
     } catch (error) {
-      fail(asGrpcError(path, error, options))
+      this.fail(asGrpcError(this.path, error, this.options))
     }
-  })
-  stream.on("end", () => {
-    if (failed) return
-    if (request === undefined || reader.hasPartialMessage) {
-      return fail(new GrpcError(Status.INTERNAL, "grpc: the request message is missing or truncated"))
+  }
+
+  onEnd(): void {
+    if (this.failed) return
+    const request = this.request
+    if (request === undefined || this.reader.hasPartialMessage) {
+      return this.fail(new GrpcError(Status.INTERNAL, "grpc: the request message is missing or truncated"))
     }
     let answer: Promise<Uint8Array> | Uint8Array
     try {
-      answer = method.handle(request, { headers })
+      answer = this.method.handle(request, this)
     } catch (error) {
-      return fail(asGrpcError(path, error, options))
+      return this.fail(asGrpcError(this.path, error, this.options))
     }
-    if (answer instanceof Uint8Array) return respondWithMessage(stream, answer)
+    if (answer instanceof Uint8Array) return this.respond(answer)
     answer.then(
-      (response) => respondWithMessage(stream, response),
-      (error: unknown) => fail(asGrpcError(path, error, options)),
+      (response) => this.respond(response),
+      (error: unknown) => this.fail(asGrpcError(this.path, error, this.options)),
     )
-  })
+  }
+
+  onClose(): void {
+    this.failed = true // nothing more to tell a client that is gone
+  }
+
+  private respond(response: Uint8Array): void {
+    this.stream.sendResponse(RESPONSE_HEADERS, framedMessage(response), OK_TRAILERS)
+  }
+
+  private fail(error: GrpcError): void {
+    if (this.failed) return
+    this.failed = true
+    this.stream.sendHeaders(trailersOnly(error), true)
+  }
 }
 
-function respondWithMessage(stream: http2.ServerHttp2Stream, response: Uint8Array): void {
-  if (stream.destroyed || stream.closed) return // the client went away; nothing to tell it
-  stream.on("wantTrailers", sendOkTrailers) // emitted once per stream
-  stream.respond(RESPONSE_HEADERS_RAW, MESSAGE_OPTIONS)
-  stream.end(frameMessage(response))
-}
+/** One bidirectional-streaming call. */
+class StreamCall implements StreamListener, ServerStream {
+  readonly headers: ReadonlyArray<HeaderField>
+  private readonly stream: H2Stream
+  private readonly path: string
+  private readonly options: GrpcServerOptions
+  private readonly reader: MessageReader
+  private readonly handlers: StreamHandlers
+  private ended = false
+  private finished = false
 
-function serveStream(
-  stream: http2.ServerHttp2Stream,
-  headers: http2.IncomingHttpHeaders,
-  path: string,
-  method: StreamMethod,
-  options: GrpcServerOptions,
-): void {
-  const reader = new MessageReader(options.maxReceiveMessageBytes)
-  let ended = false
-  let trailers: http2.OutgoingHttpHeaders = OK_TRAILERS
-  stream.respond(RESPONSE_HEADERS_RAW, MESSAGE_OPTIONS)
-  stream.on("wantTrailers", () => stream.sendTrailers(trailers))
-  const call: ServerStream = {
-    headers,
-    get closed() {
-      return ended || stream.destroyed || stream.closed
-    },
-    send(message) {
-      if (this.closed) return false
-      stream.write(frameMessage(message))
-      return true
-    },
-    end(error) {
-      if (ended) return
-      ended = true
-      if (error !== undefined) trailers = errorTrailers(error)
-      if (!stream.destroyed && !stream.closed) stream.end()
-    },
+  constructor(stream: H2Stream, headers: ReadonlyArray<HeaderField>, path: string, method: StreamMethod, options: GrpcServerOptions) {
+    this.stream = stream
+    this.headers = headers
+    this.path = path
+    this.options = options
+    this.reader = new MessageReader(options.maxReceiveMessageBytes)
+    stream.sendHeaders(RESPONSE_HEADERS, false)
+    this.handlers = method.open(this)
   }
-  const handlers = method.open(call)
-  let finished = false
-  const finish = (error: GrpcError | undefined): void => {
-    if (finished) return
-    finished = true
-    handlers.onEnd(error)
+
+  get closed(): boolean {
+    return this.ended || this.stream.closed
   }
-  stream.on("data", (chunk: Buffer) => {
-    if (ended) return
+
+  send(message: Uint8Array): boolean {
+    if (this.closed) return false
+    this.stream.sendData(framedMessage(message))
+    return true
+  }
+
+  end(error?: GrpcError): void {
+    if (this.ended) return
+    this.ended = true
+    this.stream.end(error === undefined ? OK_TRAILERS : errorTrailers(error))
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.ended) return
     let messages: ReadonlyArray<Buffer>
     try {
-      messages = reader.push(chunk)
+      messages = this.reader.push(chunk)
     } catch (error) {
-      const grpcError = asGrpcError(path, error, options)
-      call.end(grpcError)
-      return finish(grpcError)
+      const grpcError = asGrpcError(this.path, error, this.options)
+      this.end(grpcError)
+      return this.finish(grpcError)
     }
-    for (const message of messages) handlers.onMessage(message)
-  })
-  stream.on("end", () => finish(undefined))
-  stream.on("close", () => finish(ended ? undefined : new GrpcError(Status.CANCELLED, "grpc: the client cancelled the call")))
-  stream.on("error", ignoreStreamError) // a reset by the client surfaces as "close"
+    for (const message of messages) this.handlers.onMessage(message)
+  }
+
+  onEnd(): void {
+    this.finish(undefined)
+  }
+
+  onClose(reset: boolean): void {
+    this.finish(reset && !this.ended ? new GrpcError(Status.CANCELLED, "grpc: the client cancelled the call") : undefined)
+  }
+
+  private finish(error: GrpcError | undefined): void {
+    if (this.finished) return
+    this.finished = true
+    this.handlers.onEnd(error)
+  }
 }
 
-/** The 'stream' listener for an http2 server (plain or TLS). */
-export function grpcStreamListener(options: GrpcServerOptions) {
-  return (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void => {
-    stream.on("error", ignoreStreamError)
-    const rawPath = headers[HTTP2_HEADER_PATH]
-    const path = typeof rawPath === "string" ? rawPath : ""
-    const method = options.methods.get(path)
-    if (method === undefined) {
-      const service = path.split("/")[1] ?? ""
-      const known = [...options.methods.keys()].some((p) => p.startsWith(`/${service}/`))
-      const text = known ? `unknown method ${path.split("/")[2] ?? ""} for service ${service}` : `unknown service ${service}`
-      stream.resume()
-      return respondWithError(stream, new GrpcError(Status.UNIMPLEMENTED, text))
+/** Reads and drops whatever a stream we answered at once still sends. */
+const IGNORE: StreamListener = { onData() {}, onEnd() {}, onClose() {} }
+
+function pathOf(headers: ReadonlyArray<HeaderField>): string {
+  for (const field of headers) if (field.name === ":path") return field.value
+  return ""
+}
+
+function unknownMethod(path: string, methods: ReadonlyMap<string, Method>): GrpcError {
+  const service = path.split("/")[1] ?? ""
+  const known = [...methods.keys()].some((p) => p.startsWith(`/${service}/`))
+  return new GrpcError(Status.UNIMPLEMENTED, known ? `unknown method ${path.split("/")[2] ?? ""} for service ${service}` : `unknown service ${service}`)
+}
+
+/** The connections a gRPC listener serves: accept sockets, close them all on shutdown. */
+export class GrpcConnections {
+  private readonly connections = new Set<ServerConnection>()
+  private readonly handler: ConnectionHandler
+  private readonly options: GrpcServerOptions
+
+  constructor(options: GrpcServerOptions) {
+    this.options = options
+    this.handler = {
+      onStream: (stream, headers) => {
+        const path = pathOf(headers)
+        const method = options.methods.get(path)
+        if (method === undefined) {
+          stream.sendHeaders(trailersOnly(unknownMethod(path, options.methods)), true)
+          return IGNORE
+        }
+        return method.kind === "unary"
+          ? new UnaryCall(stream, headers, path, method, options)
+          : new StreamCall(stream, headers, path, method, options)
+      },
     }
-    if (method.kind === "unary") serveUnary(stream, headers, path, method, options)
-    else serveStream(stream, headers, path, method, options)
   }
+
+  /** For net.Server "connection" (plain) and tls.Server "secureConnection" (TLS, ALPN h2). */
+  readonly accept = (socket: net.Socket): void => {
+    const connection = new ServerConnection(socket, this.handler, this.options.log === undefined ? {} : { log: this.options.log }, (closed) => this.connections.delete(closed))
+    this.connections.add(connection)
+  }
+
+  /** GOAWAY to every client; their open streams (watches, keep-alives) end. */
+  closeAll(): void {
+    for (const connection of this.connections) connection.close()
+  }
+
+  get size(): number {
+    return this.connections.size
+  }
+}
+
+/** A listener for one server's sockets (see GrpcConnections.accept). */
+export function grpcConnectionListener(options: GrpcServerOptions): (socket: net.Socket) => void {
+  return new GrpcConnections(options).accept
 }

@@ -1,4 +1,4 @@
-// The HPACK decoder under the :authority repair shim: RFC 7541 Appendix C's examples (fields and
+// The HPACK decoder of the HTTP/2 server: RFC 7541 Appendix C's examples (fields and
 // dynamic table after each block), Huffman edge cases, malformed blocks, and the literal encoder
 // read back by the decoder without touching its table.
 import fc from "fast-check"

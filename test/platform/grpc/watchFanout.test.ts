@@ -39,7 +39,7 @@ const header = (revision: number): Header => ({ clusterId: 7n, memberId: 9n, rev
 function openStream(method: Method, sent: Array<Uint8Array>) {
   if (method.kind !== "stream") throw new Error("Watch is a stream method")
   const call: ServerStream = {
-    headers: {},
+    headers: [],
     closed: false,
     send: (message) => (sent.push(message), true),
     end: () => {},
