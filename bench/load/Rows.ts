@@ -1,14 +1,14 @@
 // The rows of the side-by-side table, as issue 5 lists them.
 import type { Measurement, Timing } from "./Workloads.ts"
 import { casSpec, putSpec, rangeSpec, runClosedLoop, runWatchFanOut } from "./Workloads.ts"
-import type { RunningServer } from "./Servers.ts"
+import type { LoadTarget } from "./Servers.ts"
 
 export interface Row {
   /** Short id for --rows filters. */
   readonly id: string
   readonly label: string
   readonly unit: string
-  readonly run: (server: RunningServer, timing: Timing) => Promise<Measurement>
+  readonly run: (server: LoadTarget, timing: Timing) => Promise<Measurement>
 }
 
 /** Connections per row: etcd clients share few connections; one client needs one. */

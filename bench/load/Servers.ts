@@ -11,13 +11,17 @@ import { freeLoopbackPort, loopbackHost } from "../../test/support/FreePort.ts"
 
 export type ServerKind = "etcd" | "verikv"
 
-export interface RunningServer {
-  readonly kind: ServerKind
+/** What the load generator needs of a server: where to connect, and whose CPU to read. */
+export interface LoadTarget {
   readonly pid: number
   readonly host: string
   readonly port: number
   /** For a cluster: every member's endpoint and pid (connections are spread over them, CPU is summed). */
   readonly members?: ReadonlyArray<{ readonly pid: number; readonly host: string; readonly port: number }>
+}
+
+export interface RunningServer extends LoadTarget {
+  readonly kind: ServerKind
   readonly logTail: () => string
   readonly stop: () => Promise<void>
 }

@@ -9,7 +9,7 @@ import {
   countLenField, keyAt, markerOffset, putRequest, rangeRequest, valueWith, varintField, watchCreateRequest,
   writeDigits,
 } from "./Messages.ts"
-import { cpuSeconds, machineJiffies, residentBytes, type RunningServer } from "./Servers.ts"
+import { cpuSeconds, machineJiffies, residentBytes, type LoadTarget } from "./Servers.ts"
 
 export interface Timing {
   readonly warmupMs: number
@@ -112,7 +112,7 @@ class Client implements StreamHandler {
 }
 
 /** Sends one unary request and resolves with the answer's bytes (rejects on a failed call). */
-function callOnce(connection: Http2Connection, template: RequestTemplate): Promise<Buffer> {
+export function callOnce(connection: Http2Connection, template: RequestTemplate): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let answer: Buffer | undefined
     connection.start(template, {
@@ -123,7 +123,7 @@ function callOnce(connection: Http2Connection, template: RequestTemplate): Promi
 }
 
 /** `count` connections; for a cluster, connection i goes to member i mod size (an even spread). */
-async function connectAll(server: RunningServer, count: number): Promise<Array<Http2Connection>> {
+async function connectAll(server: LoadTarget, count: number): Promise<Array<Http2Connection>> {
   const endpoints = server.members ?? [server]
   return Promise.all(Array.from({ length: count }, (_, i) => {
     const endpoint = endpoints[i % endpoints.length]!
@@ -132,17 +132,17 @@ async function connectAll(server: RunningServer, count: number): Promise<Array<H
 }
 
 /** CPU seconds of the server, or of every member of a cluster. */
-const serverCpuSeconds = (server: RunningServer) =>
+const serverCpuSeconds = (server: LoadTarget) =>
   (server.members ?? [server]).reduce((sum, member) => sum + cpuSeconds(member.pid), 0)
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** The usage counters read at both ends of a window. */
-function snapshotUsage(server: RunningServer) {
+function snapshotUsage(server: LoadTarget) {
   return { ms: performance.now(), server: serverCpuSeconds(server), generator: process.cpuUsage(), machine: machineJiffies() }
 }
 
-function usageBetween(server: RunningServer, from: ReturnType<typeof snapshotUsage>, to: ReturnType<typeof snapshotUsage>) {
+function usageBetween(server: LoadTarget, from: ReturnType<typeof snapshotUsage>, to: ReturnType<typeof snapshotUsage>) {
   const seconds = (to.ms - from.ms) / 1000
   const serverCpu = to.server - from.server
   const generatorUsage = process.cpuUsage(from.generator)
@@ -157,7 +157,7 @@ const CORES = (await import("node:os")).availableParallelism()
 type Usage = ReturnType<typeof usageBetween>
 
 /** Warm-up, then the measured window (the meter counts only inside it), then waits for calls in flight. */
-async function measureWindow(server: RunningServer, meter: Meter, timing: Timing): Promise<Usage> {
+async function measureWindow(server: LoadTarget, meter: Meter, timing: Timing): Promise<Usage> {
   await delay(timing.warmupMs)
   const from = snapshotUsage(server)
   meter.phase = "measure"
@@ -190,7 +190,7 @@ export interface ClosedLoopSpec {
   readonly plan: (clientIndex: number, authority: string) => CallPlan
 }
 
-export async function runClosedLoop(server: RunningServer, spec: ClosedLoopSpec, timing: Timing): Promise<Measurement> {
+export async function runClosedLoop(server: LoadTarget, spec: ClosedLoopSpec, timing: Timing): Promise<Measurement> {
   const authority = `${server.host}:${server.port}`
   const connections = await connectAll(server, spec.connections)
   try {
@@ -293,7 +293,7 @@ export interface WatchSpec {
  * over `connections`) receive every event. Counts events delivered in the window, then checks
  * that every watcher eventually got every event the writer had written.
  */
-export async function runWatchFanOut(server: RunningServer, spec: WatchSpec, timing: Timing): Promise<Measurement> {
+export async function runWatchFanOut(server: LoadTarget, spec: WatchSpec, timing: Timing): Promise<Measurement> {
   const authority = `${server.host}:${server.port}`
   const watchedKey = "watched0"
   const [writerConnection, ...watchConnections] = await connectAll(server, spec.connections + 1)
@@ -342,7 +342,7 @@ export interface LoadedMemory {
 }
 
 /** Puts `keys` distinct 8-byte keys with 256-byte values, checks they are all there, reads VmRSS. */
-export async function loadAndMeasureRss(server: RunningServer, keys: number, clients: number, connectionCount: number): Promise<LoadedMemory> {
+export async function loadAndMeasureRss(server: LoadTarget, keys: number, clients: number, connectionCount: number): Promise<LoadedMemory> {
   const authority = `${server.host}:${server.port}`
   const connections = await connectAll(server, connectionCount)
   try {

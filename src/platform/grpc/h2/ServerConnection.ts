@@ -58,6 +58,9 @@ const SETTINGS_ACK = frame(FrameType.SETTINGS, FrameFlag.ACK, 0)
 /** An HPACK dynamic table size update to 0: we never index, so our table is always empty. */
 const TABLE_SIZE_UPDATE_TO_ZERO = Buffer.from([0x20])
 
+/** The empty queue every stream starts with; never written to. */
+const NOTHING_QUEUED: Array<Buffer> = []
+
 class ConnectionError extends Error {
   readonly code: ErrorCode
   constructor(code: ErrorCode, message: string) {
@@ -82,7 +85,7 @@ export class H2Stream {
   /** Removed from the connection: fully closed or reset. */
   done = false
   /** DATA payloads waiting for flow-control window, oldest first, and the trailers after them. */
-  private queue: Array<Buffer> = []
+  private queue: Array<Buffer> = NOTHING_QUEUED
   private queueHeadOffset = 0
   private queuedTrailers: Buffer | undefined = undefined
   private readonly connection: ServerConnection
@@ -124,6 +127,7 @@ export class H2Stream {
       connection.emit(frameBuffer)
       return
     }
+    if (this.queue === NOTHING_QUEUED) this.queue = [] // most streams never wait: no array for them
     this.queue.push(frameBuffer.subarray(FRAME_HEADER_BYTES))
     this.drain()
   }
@@ -237,7 +241,7 @@ export class H2Stream {
   private finish(reset: boolean): void {
     this.done = true
     this.localEnded = true
-    this.queue = []
+    this.queue = NOTHING_QUEUED
     this.queuedTrailers = undefined
     this.connection.forget(this)
     this.listener?.onClose(reset)
