@@ -3,9 +3,12 @@
 // loads the command (Command.ts) with a dynamic import: loading it (type stripping, effect's
 // modules) already grows the young generation to 32 MiB, so a static import would come too late.
 // Garbage left by a burst of requests is collected once the process is idle (IdleCollect.ts).
+// Before all that, the process re-executes itself once with glibc's malloc tuned (MallocTuning.ts).
 import { collectWhenIdle } from "./IdleCollect.ts"
+import { tuneMalloc } from "./MallocTuning.ts"
 import { holdYoungGeneration } from "./YoungGeneration.ts"
 
+tuneMalloc()
 holdYoungGeneration()
 collectWhenIdle()
 await import("./Command.ts")

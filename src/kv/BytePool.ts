@@ -2,13 +2,14 @@
 //
 // Why: every fresh ArrayBuffer costs a malloc, external-memory accounting and a sweep by V8's
 // ArrayBufferSweeper; at one or more per request that showed up as a large share of GC time on
-// the put path. Carving Raft entry payloads out of 64 KiB chunks makes that one allocation per
-// ~200 puts. A chunk stays alive while any array in it does; entries are dropped in log order, so
+// the put path. Carving Raft entry payloads out of 256 KiB chunks makes that one allocation per
+// ~800 puts. The size is above glibc's mmap threshold as the command sets it (cli/MallocTuning.ts),
+// so chunks are mapped on their own, not kept between short-lived buffers in malloc's arena. A chunk stays alive while any array in it does; entries are dropped in log order, so
 // chunks are freed in order too. Arrays handed out are never handed out again (no reuse), so a
 // holder may keep one as long as it likes; it must not write past its own length.
 import { assert } from "../assert.ts"
 
-const CHUNK_BYTES = 64 * 1024
+const CHUNK_BYTES = 256 * 1024
 /** Larger arrays get a buffer of their own: packing them would waste a chunk's tail. */
 const POOLED_BYTES_MAX = 4 * 1024
 /** Arrays start 8-byte aligned, so a DataView over one reads aligned words. */
