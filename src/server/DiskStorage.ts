@@ -9,8 +9,8 @@ import * as path from "node:path"
 import { assert } from "../assert.ts"
 import type { Storage } from "../raft/Api.ts"
 import { bootstrapStorage } from "../raft/Api.ts"
-import type { Config, Entry, HardState, LogIndex, Snapshot } from "../raft/Types.ts"
-import { saveSnapshot } from "../platform/snapshot/SnapshotStore.ts"
+import type { Config, Entry, HardState, LogIndex, Snapshot, SnapshotMeta } from "../raft/Types.ts"
+import { readSnapshotFile, saveSnapshot } from "../platform/snapshot/SnapshotStore.ts"
 import { recoverStorage } from "../platform/wal/RecoverStorage.ts"
 import type { Wal } from "../platform/wal/Wal.ts"
 import type { NodeStorage } from "./RaftNode.ts"
@@ -52,6 +52,10 @@ export class DiskStorage implements NodeStorage {
     // A newer hard state supersedes the deferred one, which must never be written after it.
     const deferred = this.takeDeferred()
     return this.wal.save(hardState ?? deferred, entries)
+  }
+
+  readSnapshotData(meta: SnapshotMeta): Promise<Uint8Array> {
+    return readSnapshotFile(this.snapDir, meta)
   }
 
   async saveSnapshot(snapshot: Snapshot, installed: boolean): Promise<void> {

@@ -11,7 +11,7 @@ import type { Event } from "../kv/Api.ts"
 import type { ConfChange, Input, RaftOptions, Ready, Rejection, Storage } from "../raft/Api.ts"
 import { lastIndex } from "../raft/RaftLog.ts"
 import { isEmptyReady, restartRaft, step, type RaftState } from "../raft/RawNode.ts"
-import { None, type Config, type Entry, type HardState, type LogIndex, type Message, type NodeId, type Snapshot, type Term } from "../raft/Types.ts"
+import { None, type Config, type Entry, type HardState, type LogIndex, type Message, type NodeId, type InstallSnapshotRequest, type Snapshot, type SnapshotMeta, type Term } from "../raft/Types.ts"
 import type { NodeLoopBug, NodeLoopEvent } from "./NodeTrace.ts"
 import { WaiterMap } from "./Waiters.ts"
 
@@ -24,6 +24,24 @@ export interface NodeStorage {
    * from the leader (it replaces the whole log).
    */
   saveSnapshot(snapshot: Snapshot, installed: boolean): Promise<void>
+  /**
+   * The bytes of a snapshot saved here, read back (optional). A storage that can do this spares
+   * the node from keeping the newest snapshot's bytes in memory (see SNAPSHOT_BYTES_ON_DISK).
+   * Rejects if the file is gone or damaged (the node then stops): the newest is never pruned.
+   */
+  readSnapshotData?(meta: SnapshotMeta): Promise<Uint8Array>
+}
+
+/**
+ * What the Raft core holds as the data of a snapshot whose bytes stay on disk. The core only
+ * passes snapshot data along (in InstallSnapshotRequest), so the node swaps the real bytes in
+ * when it sends one: a member does not keep a second copy of its whole store in memory for a
+ * follower that may never need it (etcd streams its snapshot from disk too).
+ */
+const SNAPSHOT_BYTES_ON_DISK = new Uint8Array(0)
+
+function isSnapshotOnDisk(message: Message): message is InstallSnapshotRequest {
+  return message.type === "InstallSnapshotRequest" && message.snapshot.data === SNAPSHOT_BYTES_ON_DISK
 }
 
 export interface NodeTransport {
@@ -135,19 +153,26 @@ export class RaftNode {
   private readonly defer: (run: () => void) => void
   private readonly trace: ((event: NodeLoopEvent) => void) | undefined
   private readonly bugs: ReadonlySet<NodeLoopBug>
+  /** The core holds SNAPSHOT_BYTES_ON_DISK for snapshots this node saved; send reads them back. */
+  private readonly snapshotBytesOnDisk: boolean
 
   constructor(options: RaftNodeOptions, recovered: Storage, storage: NodeStorage, transport: NodeTransport, machine: StateMachine) {
     this.options = options
     this.storage = storage
     this.transport = transport
     this.machine = machine
-    this.raft = restartRaft(options.raft, recovered)
+    // Trace validation compares snapshot data between members: traced nodes keep the bytes.
+    this.snapshotBytesOnDisk = storage.readSnapshotData !== undefined && options.trace === undefined
+    const { meta, data } = recovered.snapshot
+    this.raft = restartRaft(options.raft, this.snapshotBytesOnDisk && data.length > 0
+      ? { ...recovered, snapshot: { meta, data: SNAPSHOT_BYTES_ON_DISK } }
+      : recovered)
     this.snapshotIndex = recovered.snapshot.meta.index
     this.appliedIndex = recovered.snapshot.meta.index
     this.appliedTerm = recovered.snapshot.meta.term
     this.appliedConfig = recovered.snapshot.meta.config
     this.leaderId = 0 as NodeId
-    if (recovered.snapshot.data.length > 0) machine.restore(recovered.snapshot.data)
+    if (data.length > 0) machine.restore(data)
     // Request IDs: 20 bits of the node's ID, then a counter from a random 44-bit start, so that
     // a restarted node does not reuse the IDs of its entries that are still being committed.
     const start = options.requestIdStart ?? BigInt(randomInt(2 ** 47))
@@ -368,8 +393,33 @@ export class RaftNode {
 
   private send(messages: ReadonlyArray<Message>, afterPersist: boolean): void {
     if (messages.length === 0) return
+    if (this.snapshotBytesOnDisk && messages.some(isSnapshotOnDisk)) {
+      for (const message of messages) if (isSnapshotOnDisk(message)) this.sendSnapshotFromDisk(message)
+      messages = messages.filter((message) => !isSnapshotOnDisk(message))
+      if (messages.length === 0) return
+    }
     this.transport.send(messages)
     this.trace?.({ kind: "Sent", node: this.options.raft.id, messages, afterPersist })
+  }
+
+  /**
+   * Sends an InstallSnapshotRequest once its bytes are read back from disk. Other messages do not
+   * wait for it: Raft tolerates reordering, and the leader sends no appends to a follower whose
+   * snapshot is in flight.
+   */
+  private sendSnapshotFromDisk(message: InstallSnapshotRequest): void {
+    const meta = message.snapshot.meta
+    this.storage.readSnapshotData!(meta).then(
+      (data) => {
+        if (!this.stopped) this.transport.send([{ ...message, snapshot: { meta, data } }])
+      },
+      (error: unknown) => {
+        if (this.stopped) return
+        this.failure = new Error(`reading snapshot ${meta.index} (term ${meta.term}) to send it: ${error instanceof Error ? error.message : String(error)}`)
+        this.stop(this.failure)
+        this.onFatal(this.failure)
+      },
+    )
   }
 
   private async saveSnapshot(snapshot: Snapshot, installed: boolean): Promise<void> {
@@ -472,7 +522,7 @@ export class RaftNode {
     }
     await this.saveSnapshot(snapshot, false)
     this.snapshotIndex = index
-    this.inputs.push({ type: "CompactLog", index, data })
+    this.inputs.push({ type: "CompactLog", index, data: this.snapshotBytesOnDisk ? SNAPSHOT_BYTES_ON_DISK : data })
   }
 }
 

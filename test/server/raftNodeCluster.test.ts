@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest"
 import { putRequest, rangeRequest, range, utf8, type KvResult } from "../../src/kv/index.ts"
 import { bootstrapStorage } from "../../src/raft/Api.ts"
-import type { Entry, HardState, LogIndex, Message, NodeId, Snapshot } from "../../src/raft/Types.ts"
+import type { RaftState } from "../../src/raft/Raft.ts"
+import type { Entry, HardState, LogIndex, Message, NodeId, Snapshot, SnapshotMeta } from "../../src/raft/Types.ts"
 import { Members } from "../../src/server/Members.ts"
 import { proposeKv, ServerMachine } from "../../src/server/ServerMachine.ts"
 import { RaftNode, type NodeStorage, type NodeTransport } from "../../src/server/RaftNode.ts"
@@ -16,9 +17,24 @@ class MemoryStorage implements NodeStorage {
   async saveSnapshot(_snapshot: Snapshot, _installed: boolean): Promise<void> {}
 }
 
+/** Keeps saved snapshots and reads them back, as DiskStorage does with its snapshot files. */
+class SnapshotKeepingStorage extends MemoryStorage {
+  readonly saved = new Map<number, Snapshot>()
+  reads = 0
+  override async saveSnapshot(snapshot: Snapshot, _installed: boolean): Promise<void> {
+    this.saved.set(snapshot.meta.index, { meta: snapshot.meta, data: snapshot.data.slice() })
+  }
+  async readSnapshotData(meta: SnapshotMeta): Promise<Uint8Array> {
+    this.reads++
+    const snapshot = this.saved.get(meta.index)
+    if (snapshot === undefined || snapshot.meta.term !== meta.term) throw new Error(`no snapshot ${meta.index}`)
+    return snapshot.data
+  }
+}
+
 const ids = [1, 2, 3] as NodeId[]
 
-function cluster() {
+function cluster(newStorage: () => MemoryStorage = () => new MemoryStorage()) {
   const nodes = new Map<NodeId, RaftNode>()
   const down = new Set<NodeId>()
   const deliver = (to: NodeId, act: (node: RaftNode) => void): void => {
@@ -37,6 +53,7 @@ function cluster() {
     answerReadIndex: (to, context, index: LogIndex) => deliver(to, (node) => node.readIndexAnswered(context, index)),
   })
   const machines = new Map<NodeId, ServerMachine>()
+  const storages = new Map(ids.map((id) => [id, newStorage()]))
   for (const id of ids) {
     const machine = new ServerMachine({}, Members.bootstrap(ids.map((id) => ({ id: BigInt(id), name: `n${id}`, peerUrls: [] }))))
     machines.set(id, machine)
@@ -48,7 +65,7 @@ function cluster() {
         nowMs: () => performance.now(),
       },
       bootstrapStorage({ voters: ids, votersOutgoing: [], learners: [] }),
-      new MemoryStorage(),
+      storages.get(id)!,
       transportFor(id),
       machine,
     ))
@@ -63,7 +80,7 @@ function cluster() {
     }
     throw new Error("no leader")
   }
-  return { nodes, machines, down, leader, stop: () => { clearInterval(ticker); for (const n of nodes.values()) n.stop() } }
+  return { nodes, machines, storages, down, leader, stop: () => { clearInterval(ticker); for (const n of nodes.values()) n.stop() } }
 }
 
 const put = (node: RaftNode, key: string, value: string): Promise<KvResult> =>
@@ -95,6 +112,30 @@ describe("RaftNode in a 3-member cluster", () => {
       const live = ids.filter((id) => !c.down.has(id))
       await Promise.all(live.map((id) => c.nodes.get(id)!.whenApplied(c.nodes.get(second)!.commitIndex)))
       const [a, b] = live.map((id) => c.machines.get(id)!.snapshot())
+      expect(Buffer.from(a!).equals(Buffer.from(b!))).toBe(true)
+    } finally {
+      c.stop()
+    }
+  }, 30_000)
+
+  it("keeps its own snapshots' bytes on disk only, and reads them back to catch a follower up", async () => {
+    const c = cluster(() => new SnapshotKeepingStorage())
+    try {
+      const leaderId = await c.leader()
+      const lagging = ids.find((id) => id !== leaderId)!
+      c.down.add(lagging)
+      const leader = c.nodes.get(leaderId)!
+      // 130 writes with snapshotCount 50: the leader compacts its log past what `lagging` has.
+      for (let n = 0; n < 130; n++) expect((await put(leader, `k${n % 40}`, `v${n}`)).type).toBe("Put")
+      // The core holds the placeholder, not a copy of the store (reached into for this check).
+      const core = (leader as unknown as { raft: RaftState }).raft
+      expect(core.log.snapshot.meta.index).toBeGreaterThanOrEqual(100)
+      expect(core.log.snapshot.data.length).toBe(0)
+      c.down.delete(lagging)
+      await c.nodes.get(lagging)!.whenApplied(leader.commitIndex)
+      const storage = c.storages.get(leaderId) as SnapshotKeepingStorage
+      expect(storage.reads).toBeGreaterThanOrEqual(1)
+      const [a, b] = [leaderId, lagging].map((id) => c.machines.get(id)!.snapshot())
       expect(Buffer.from(a!).equals(Buffer.from(b!))).toBe(true)
     } finally {
       c.stop()

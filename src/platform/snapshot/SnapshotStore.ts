@@ -75,6 +75,17 @@ export async function pruneSnapshots(dir: string, keepCount: number): Promise<nu
   return old.length + temps.length
 }
 
+/** The data of the snapshot file for `meta`; throws if it is missing, damaged or not that one. */
+export async function readSnapshotFile(dir: string, meta: Pick<SnapshotMeta, "term" | "index">): Promise<Uint8Array> {
+  const fileName = snapshotFileName(meta)
+  const decoded = decodeSnapshotFile(await fsp.readFile(path.join(dir, fileName)))
+  if (typeof decoded === "string") throw new Error(`snapshot: ${fileName} is unusable (${decoded})`)
+  if (decoded.meta.index !== meta.index || decoded.meta.term !== meta.term) {
+    throw new Error(`snapshot: ${fileName} disagrees with its name`)
+  }
+  return decoded.data
+}
+
 export interface LoadedSnapshot {
   readonly snapshot: Snapshot | undefined
   readonly fileName: string | undefined
