@@ -63,16 +63,34 @@ export function leaseMethods(backend: LeaseBackend): Map<string, Method> {
     }],
     ["/etcdserverpb.Lease/LeaseKeepAlive", {
       kind: "stream",
-      open: (call) => ({
-        onMessage: (bytes) => {
-          const id = readLeaseId(new ProtoReader(bytes))
-          backend.keepAlive(id).then(
-            (ttl) => call.send(encodeMessage((w) => writeLeaseIdTtl(w, backend.header(), id, ttl))),
-            (error: unknown) => call.end(error instanceof GrpcError ? error : new GrpcError(14, String(error))),
-          )
-        },
-        onEnd: () => call.end(),
-      }),
+      open: (call) => {
+        // A client that half-closes after its requests (python-etcd3's refresh does) still gets
+        // an answer to each of them before the stream ends, as from etcd's receive-answer loop.
+        let pending = 0
+        let halfClosed = false
+        const endWhenAnswered = (): void => {
+          if (halfClosed && pending === 0) call.end()
+        }
+        return {
+          onMessage: (bytes) => {
+            const id = readLeaseId(new ProtoReader(bytes))
+            pending++
+            backend.keepAlive(id).then(
+              (ttl) => {
+                pending--
+                call.send(encodeMessage((w) => writeLeaseIdTtl(w, backend.header(), id, ttl)))
+                endWhenAnswered()
+              },
+              (error: unknown) => call.end(error instanceof GrpcError ? error : new GrpcError(14, String(error))),
+            )
+          },
+          onEnd: (error) => {
+            halfClosed = true
+            if (error !== undefined) call.end() // reset or cancelled: nobody waits for answers
+            else endWhenAnswered()
+          },
+        }
+      },
     }],
   ])
 }
