@@ -26,7 +26,12 @@ export interface StreamMethod {
 }
 export interface StreamHandlers {
   readonly onMessage: (message: Buffer) => void
-  /** The client half-closed or the call ended (`error` set if it was reset or cancelled). */
+  /**
+   * The client half-closed: it sends nothing more but may still be reading. Without this
+   * handler a half-close ends the call (onEnd follows at once).
+   */
+  readonly onHalfClose?: () => void
+  /** The call is over, called once (`error` set if it was reset or cancelled). */
   readonly onEnd: (error: GrpcError | undefined) => void
 }
 
@@ -227,7 +232,9 @@ class StreamCall implements StreamListener, ServerStream {
   }
 
   onEnd(): void {
-    this.finish(undefined)
+    const onHalfClose = this.handlers.onHalfClose
+    if (onHalfClose === undefined) this.finish(undefined)
+    else onHalfClose()
   }
 
   onClose(reset: boolean): void {

@@ -82,7 +82,7 @@ describe("LeaseKeepAlive", () => {
     const { handlers, events, done } = openKeepAlive(slowBackend(20))
     handlers.onMessage(keepAliveRequest(7n))
     handlers.onMessage(keepAliveRequest(8n))
-    handlers.onEnd(undefined) // half-closed at once, before any answer is ready
+    handlers.onHalfClose!() // half-closed at once, before any answer is ready
     await done
     expect(events).toEqual([
       { kind: "sent", id: 7n, ttl: 60 },

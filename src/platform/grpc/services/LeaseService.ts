@@ -84,11 +84,11 @@ export function leaseMethods(backend: LeaseBackend): Map<string, Method> {
               (error: unknown) => call.end(error instanceof GrpcError ? error : new GrpcError(14, String(error))),
             )
           },
-          onEnd: (error) => {
+          onHalfClose: () => {
             halfClosed = true
-            if (error !== undefined) call.end() // reset or cancelled: nobody waits for answers
-            else endWhenAnswered()
+            endWhenAnswered()
           },
+          onEnd: () => call.end(), // over: ended here, or reset or cancelled by the client
         }
       },
     }],

@@ -80,6 +80,9 @@ export function watchMethods(hub: WatchHub, header: (revision: number) => Header
               case "Empty": return
             }
           },
+          // etcd keeps a watch stream after the client half-closes it: events flow until the
+          // client cancels the call or goes away.
+          onHalfClose: () => {},
           onEnd: () => {
             hub.close(stream)
             call.end()
