@@ -163,9 +163,19 @@ function savedBytesOf(bytes: Uint8Array, end: number): number {
 
 describe("wal property", () => {
   it("recovers exactly the acknowledged saves after random saves, compactions and torn crashes", async () => {
+    // A crash whose cut falls at the very end of its save leaves it whole. Random fractions reach
+    // that only now and then, so these examples run first in every run: cut at the end, with and
+    // without zeros written after it.
+    const wholeCrashes: Array<[Array<Op>]> = [false, true].map((zeroTail) => [[
+      { type: "append", back: 0, count: 3, sizes: [10, 20, 30, 40, 50, 60], bumpTerm: true },
+      { type: "commit", by: 2 },
+      { type: "crash", fraction: 1, zeroTail, count: 2 },
+      { type: "append", back: 0, count: 1, sizes: [5, 5, 5, 5, 5, 5], bumpTerm: false },
+      { type: "reopen" },
+    ]])
     await fc.assert(fc.asyncProperty(fc.array(opArbitrary, { minLength: 5, maxLength: 60 }), async (ops) => {
       await withTempDir((dir) => run(ops, dir))
-    }), { numRuns: 100 })
+    }), { numRuns: 100, examples: wholeCrashes })
     expect(reached.tornSaves).toBeGreaterThan(20)
     expect(reached.wholeAfterCrash).toBeGreaterThan(0)
     expect(reached.segmentCuts).toBeGreaterThan(20)
