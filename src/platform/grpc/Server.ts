@@ -9,6 +9,7 @@
 import type * as net from "node:net"
 import { FRAME_HEADER_BYTES as GRPC_PREFIX_BYTES, MessageReader } from "./Framing.ts"
 import { FRAME_HEADER_BYTES } from "./h2/Frame.ts"
+import { encodeLiteralBlock } from "./h2/HpackLiteralEncoder.ts"
 import { type ConnectionHandler, type H2Stream, ServerConnection, type StreamListener } from "./h2/ServerConnection.ts"
 import type { HeaderField } from "./h2/StaticTable.ts"
 import { encodeGrpcMessage, GrpcError, Status } from "./Status.ts"
@@ -60,39 +61,16 @@ export interface GrpcServerOptions {
   readonly log?: (message: string) => void
 }
 
-// Header blocks, HPACK-encoded once: literals that never touch the client's dynamic table.
-/** `:status: 200` (static index 8) and `content-type: application/grpc` (name at static index 31). */
-const RESPONSE_HEADERS = Buffer.concat([
-  Buffer.from([0x88, 0x0f, 0x10]),
-  literalString("application/grpc"),
-])
-const OK_TRAILERS = literalField("grpc-status", "0")
-
-function literalString(text: string): Buffer {
-  const bytes = Buffer.from(text, "latin1")
-  return Buffer.concat([hpackLength(bytes.length), bytes])
-}
-
-/** An HPACK string length with a 7-bit prefix, Huffman bit clear. */
-function hpackLength(length: number): Buffer {
-  if (length < 127) return Buffer.from([length])
-  const bytes = [127]
-  let rest = length - 127
-  while (rest >= 128) {
-    bytes.push((rest % 128) | 0x80)
-    rest = Math.floor(rest / 128)
-  }
-  bytes.push(rest)
-  return Buffer.from(bytes)
-}
-
-/** A literal header field without indexing, with a new name. */
-function literalField(name: string, value: string): Buffer {
-  return Buffer.concat([Buffer.from([0x00]), literalString(name), literalString(value)])
-}
+// Header blocks, HPACK-encoded once where they never change, none touching the client's dynamic
+// table. The response headers, sent with every answer, name the static table: `:status: 200` is
+// entry 8; `content-type` is entry 31's name (0x0f 0x10) with a 16-byte literal value.
+const RESPONSE_HEADERS = Buffer.concat([Buffer.from([0x88, 0x0f, 0x10, 16]), Buffer.from("application/grpc", "latin1")])
+const field = (name: string, value: string) => ({ name, value, neverIndexed: false })
+const OK_TRAILERS = encodeLiteralBlock([field("grpc-status", "0")])
 
 function errorTrailers(error: GrpcError): Buffer {
-  return Buffer.concat([literalField("grpc-status", String(error.code)), literalField("grpc-message", encodeGrpcMessage(error.message))])
+  // encodeGrpcMessage leaves only printable ASCII, which the encoder writes as latin1 octets.
+  return encodeLiteralBlock([field("grpc-status", String(error.code)), field("grpc-message", encodeGrpcMessage(error.message))])
 }
 
 /** A trailers-only response: status and error in the one HEADERS frame. */
@@ -287,17 +265,16 @@ export class GrpcConnections {
 
   /** For net.Server "connection" (plain) and tls.Server "secureConnection" (TLS, ALPN h2). */
   readonly accept = (socket: net.Socket): void => {
-    const connection = new ServerConnection(socket, this.handler, this.options.log === undefined ? {} : { log: this.options.log }, (closed) => this.connections.delete(closed))
+    const connection = new ServerConnection(socket, this.handler, {
+      log: this.options.log,
+      onClosed: (closed) => this.connections.delete(closed),
+    })
     this.connections.add(connection)
   }
 
   /** GOAWAY to every client; their open streams (watches, keep-alives) end. */
   closeAll(): void {
     for (const connection of this.connections) connection.close()
-  }
-
-  get size(): number {
-    return this.connections.size
   }
 }
 

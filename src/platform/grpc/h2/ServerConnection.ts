@@ -250,7 +250,9 @@ export class H2Stream {
 
 export interface ServerConnectionOptions {
   /** Why a connection was closed on an error (the caller decides the level). */
-  readonly log?: (message: string) => void
+  readonly log?: ((message: string) => void) | undefined
+  /** The socket closed: the connection is over. */
+  readonly onClosed?: (connection: ServerConnection) => void
 }
 
 export class ServerConnection {
@@ -284,23 +286,16 @@ export class ServerConnection {
   private socketEnding = false
   private peerGoingAway = false
   private readonly flushBound = (): void => this.flush()
-  private readonly onClosed: ((connection: ServerConnection) => void) | undefined
 
-  constructor(socket: net.Socket, handler: ConnectionHandler, options: ServerConnectionOptions = {}, onClosed?: (connection: ServerConnection) => void) {
+  constructor(socket: net.Socket, handler: ConnectionHandler, options: ServerConnectionOptions = {}) {
     this.socket = socket
     this.handler = handler
     this.options = options
-    this.onClosed = onClosed
     socket.setNoDelay(true)
     socket.on("data", (chunk: Buffer) => this.onInput(chunk))
     socket.on("error", () => {}) // "close" follows; a reset by a vanished client is normal
     socket.on("close", () => this.onSocketClose())
     this.emit(SERVER_SETTINGS)
-  }
-
-  /** Open streams, for tests and shutdown. */
-  get streamCount(): number {
-    return this.streams.size
   }
 
   /** Graceful close: GOAWAY(NO_ERROR), open streams reset, socket ended. */
@@ -662,7 +657,7 @@ export class ServerConnection {
     this.abortStreams()
     this.closed = true
     this.output = []
-    this.onClosed?.(this)
+    this.options.onClosed?.(this)
   }
 }
 
