@@ -75,15 +75,20 @@ export async function pruneSnapshots(dir: string, keepCount: number): Promise<nu
   return old.length + temps.length
 }
 
+/** The snapshot in `fileName`, or what is wrong with it: damaged, or not the one its name says. */
+async function readNamedSnapshot(dir: string, fileName: string, named: Pick<SnapshotMeta, "term" | "index">): Promise<Snapshot | string> {
+  const decoded = decodeSnapshotFile(await fsp.readFile(path.join(dir, fileName)))
+  if (typeof decoded === "string") return `is unusable (${decoded})`
+  if (decoded.meta.index !== named.index || decoded.meta.term !== named.term) return "disagrees with its name"
+  return decoded
+}
+
 /** The data of the snapshot file for `meta`; throws if it is missing, damaged or not that one. */
 export async function readSnapshotFile(dir: string, meta: Pick<SnapshotMeta, "term" | "index">): Promise<Uint8Array> {
   const fileName = snapshotFileName(meta)
-  const decoded = decodeSnapshotFile(await fsp.readFile(path.join(dir, fileName)))
-  if (typeof decoded === "string") throw new Error(`snapshot: ${fileName} is unusable (${decoded})`)
-  if (decoded.meta.index !== meta.index || decoded.meta.term !== meta.term) {
-    throw new Error(`snapshot: ${fileName} disagrees with its name`)
-  }
-  return decoded.data
+  const snapshot = await readNamedSnapshot(dir, fileName, meta)
+  if (typeof snapshot === "string") throw new Error(`snapshot: ${fileName} ${snapshot}`)
+  return snapshot.data
 }
 
 export interface LoadedSnapshot {
@@ -101,13 +106,9 @@ export async function loadNewestSnapshot(
 ): Promise<LoadedSnapshot> {
   const warnings: string[] = []
   for (const candidate of await listSnapshots(dir)) {
-    const decoded = decodeSnapshotFile(await fsp.readFile(path.join(dir, candidate.fileName)))
+    const decoded = await readNamedSnapshot(dir, candidate.fileName, candidate)
     if (typeof decoded === "string") {
-      warnings.push(`snapshot: ${candidate.fileName} is unusable (${decoded}); trying an older one`)
-      continue
-    }
-    if (decoded.meta.index !== candidate.index || decoded.meta.term !== candidate.term) {
-      warnings.push(`snapshot: ${candidate.fileName} disagrees with its name; trying an older one`)
+      warnings.push(`snapshot: ${candidate.fileName} ${decoded}; trying an older one`)
       continue
     }
     if (!accept(decoded.meta)) {
