@@ -19,10 +19,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as tls from "node:tls"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import { readPutRequest, writePutResponse } from "../../../src/platform/grpc/codec/KvCodec.ts"
 import { grpcConnectionListener, type Method } from "../../../src/platform/grpc/Server.ts"
 import { GrpcError, Status } from "../../../src/platform/grpc/Status.ts"
-import { ProtoReader, ProtoWriter } from "../../../src/platform/grpc/Wire.ts"
+import { echoPut } from "../../support/EchoPut.ts"
+import { ProtoWriter } from "../../../src/platform/grpc/Wire.ts"
 import {
   type ConnectOptions, DEFAULT_MAX_FRAME_BYTES, DEFAULT_WINDOW_BYTES, encodeFrame, ErrorCode, field, Flag, grpcFrame,
   literalBlock, PREFACE, RawH2Client, Setting, settingsPayload, type StreamRecord, Type, uint32, WAIT_MS_DEFAULT,
@@ -97,7 +97,6 @@ function headerValue(call: unknown, name: string): string | undefined {
   return Array.isArray(value) ? String(value[0]) : (value as string | undefined)
 }
 
-const etcdHeader = { clusterId: 14841639068965178418n, memberId: 10276657743932975437n, raftTerm: 2 }
 
 const methods = new Map<string, Method>([
   ["/svc/Echo", { kind: "unary", handle: (request) => Buffer.from(request) }],
@@ -157,19 +156,7 @@ const methods = new Map<string, Method>([
       onEnd: () => {},
     }),
   }],
-  ["/etcdserverpb.KV/Put", {
-    kind: "unary",
-    handle: (bytes) => {
-      const request = readPutRequest(new ProtoReader(bytes))
-      if (request.key.length === 0) throw new GrpcError(Status.INVALID_ARGUMENT, "etcdserver: key is not provided")
-      const w = new ProtoWriter()
-      writePutResponse(w, { ...etcdHeader, revision: request.value.length }, {
-        header: { revision: request.value.length },
-        prevKv: { key: request.key, value: request.value, lease: request.lease, createRevision: 1, modRevision: 2, version: 3 },
-      })
-      return Promise.resolve(w.finish())
-    },
-  }],
+  ["/etcdserverpb.KV/Put", echoPut],
   // Each request is answered by a WatchResponse whose watch_id counts this call's requests.
   ["/etcdserverpb.Watch/Watch", {
     kind: "stream",

@@ -4,29 +4,15 @@ import * as grpc from "@grpc/grpc-js"
 import * as protoLoader from "@grpc/proto-loader"
 import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { readPutRequest, writePutResponse } from "../../../src/platform/grpc/codec/KvCodec.ts"
 import { grpcConnectionListener, type Method } from "../../../src/platform/grpc/Server.ts"
 import { GrpcError, Status } from "../../../src/platform/grpc/Status.ts"
-import { ProtoReader, ProtoWriter } from "../../../src/platform/grpc/Wire.ts"
+import { echoPut } from "../../support/EchoPut.ts"
+import { ProtoWriter } from "../../../src/platform/grpc/Wire.ts"
 
-const header = { clusterId: 14841639068965178418n, memberId: 10276657743932975437n, raftTerm: 2 }
 const maxReceiveMessageBytes = 1024
 
 const methods = new Map<string, Method>([
-  ["/etcdserverpb.KV/Put", {
-    kind: "unary",
-    handle: (bytes) => {
-      const request = readPutRequest(new ProtoReader(bytes))
-      if (request.key.length === 0) throw new GrpcError(Status.INVALID_ARGUMENT, "etcdserver: key is not provided")
-      const w = new ProtoWriter()
-      // Echo the request as prev_kv so the client sees every field make the round trip.
-      writePutResponse(w, { ...header, revision: request.value.length }, {
-        header: { revision: request.value.length },
-        prevKv: { key: request.key, value: request.value, lease: request.lease, createRevision: 1, modRevision: 2, version: 3 },
-      })
-      return Promise.resolve(w.finish())
-    },
-  }],
+  ["/etcdserverpb.KV/Put", echoPut],
   ["/etcdserverpb.Watch/Watch", {
     kind: "stream",
     open: (call) => ({
