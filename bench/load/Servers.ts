@@ -3,6 +3,7 @@
 // verikv command run by this Node. Both are stopped by pid and their directories removed.
 import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert } from "../../src/assert.ts"
@@ -26,18 +27,32 @@ export interface RunningServer extends LoadTarget {
   readonly stop: () => Promise<void>
 }
 
-/** The verikv command to run: this tree's, or another checkout's (VERIKV_BENCH_MAIN), e.g. a clean export of HEAD. */
-const verikvMain = process.env.VERIKV_BENCH_MAIN ??
-  path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../src/cli/main.ts")
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+
+/**
+ * The verikv command to run: by default this tree built as `npm start` builds it (scripts/build.ts,
+ * into a temporary directory, once per bench process); VERIKV_BENCH_MAIN runs another entry as it
+ * is (another checkout's dist/verikv.js, or a src/cli/main.ts through Node's type stripping).
+ */
+const verikvMain = process.env.VERIKV_BENCH_MAIN ?? buildThisTree()
+
+function buildThisTree(): string {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "verikv-bench-build-"))
+  process.once("exit", () => fs.rmSync(outDir, { recursive: true, force: true }))
+  execFileSync(process.execPath, [path.join(repoRoot, "scripts/build.ts"), "--out-dir", outDir], { stdio: ["ignore", "ignore", "inherit"] })
+  return path.join(outDir, "verikv.js")
+}
+
 /** Which verikv ran, for the report: the commit of its checkout (and whether it had local edits), or its path. */
 export function describeVerikv(): string {
-  const dir = path.dirname(verikvMain)
+  const dir = process.env.VERIKV_BENCH_MAIN === undefined ? repoRoot : path.dirname(verikvMain)
   try {
     const git = (...args: Array<string>) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
-    const dirty = git("status", "--porcelain", "--", "../..") !== ""
+    const top = git("rev-parse", "--show-toplevel")
+    const dirty = git("status", "--porcelain", "--", top) !== ""
     return `verikv ${git("rev-parse", "--short", "HEAD")}${dirty ? " with uncommitted changes" : ""}`
   } catch {
-    return `verikv from ${path.resolve(dir, "../..")}`
+    return `verikv from ${dir}`
   }
 }
 

@@ -22,6 +22,8 @@ export interface VerikvOptions {
   readonly name?: string
   /** More flags, e.g. ["--max-request-bytes=1024"]. */
   readonly flags?: ReadonlyArray<string>
+  /** The command's script: src/cli/main.ts by default, or a built dist/verikv.js. */
+  readonly main?: string
 }
 
 export interface VerikvProcess {
@@ -64,7 +66,7 @@ async function startOnce(options: VerikvOptions): Promise<StartOutcome> {
   const clientUrl = `http://${loopbackHost}:${clientPort}`
   const peerUrl = `http://${loopbackHost}:${peerPort}`
   const args = [
-    mainScript,
+    options.main ?? mainScript,
     `--name=${options.name ?? "verikv-test"}`,
     `--data-dir=${dataDir}`,
     `--listen-client-urls=${clientUrl}`,
