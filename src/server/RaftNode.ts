@@ -11,6 +11,7 @@ import type { Event } from "../kv/Api.ts"
 import type { ConfChange, Input, RaftOptions, Ready, Rejection, Storage } from "../raft/Api.ts"
 import { lastIndex } from "../raft/RaftLog.ts"
 import { isEmptyReady, restartRaft, step, type RaftState } from "../raft/RawNode.ts"
+import type { TraceEvent } from "../raft/Trace.ts"
 import { None, type Config, type Entry, type HardState, type LogIndex, type Message, type NodeId, type InstallSnapshotRequest, type Snapshot, type SnapshotMeta, type Term } from "../raft/Types.ts"
 import type { NodeLoopBug, NodeLoopEvent } from "./NodeTrace.ts"
 import { WaiterMap } from "./Waiters.ts"
@@ -36,13 +37,22 @@ export interface NodeStorage {
  * What the Raft core holds as the data of a snapshot whose bytes stay on disk. The core only
  * passes snapshot data along (in InstallSnapshotRequest), so the node swaps the real bytes in
  * when it sends one: a member does not keep a second copy of its whole store in memory for a
- * follower that may never need it (etcd streams its snapshot from disk too).
+ * follower that may never need it (etcd streams its snapshot from disk too). A snapshot from the
+ * leader reaches the core with the placeholder as well; the node keeps the bytes aside for the
+ * turn that installs it (saved, then restored into the state machine).
  */
 const SNAPSHOT_BYTES_ON_DISK = new Uint8Array(0)
 
 function isSnapshotOnDisk(message: Message): message is InstallSnapshotRequest {
   return message.type === "InstallSnapshotRequest" && message.snapshot.data === SNAPSHOT_BYTES_ON_DISK
 }
+
+/** A traced core's snapshots whose bytes the node keeps for its trace events (the newest few). */
+const TRACED_SNAPSHOTS_KEPT = 8
+
+/** Bytes of snapshots that arrived in one turn, by meta, while the core holds the placeholder. */
+type ArrivingSnapshots = Map<string, Uint8Array>
+const snapshotKey = (meta: SnapshotMeta): string => `${meta.index}/${meta.term}`
 
 export interface NodeTransport {
   send(messages: ReadonlyArray<Message>): void
@@ -155,16 +165,26 @@ export class RaftNode {
   private readonly bugs: ReadonlySet<NodeLoopBug>
   /** The core holds SNAPSHOT_BYTES_ON_DISK for snapshots this node saved; send reads them back. */
   private readonly snapshotBytesOnDisk: boolean
+  /**
+   * With a traced core only: the bytes of recent snapshots, so that its trace events show the data
+   * an InstallSnapshotRequest carries (trace validation compares it) while the node behaves as an
+   * untraced one does.
+   */
+  private readonly tracedSnapshotBytes: Map<string, Uint8Array> | undefined
 
   constructor(options: RaftNodeOptions, recovered: Storage, storage: NodeStorage, transport: NodeTransport, machine: StateMachine) {
     this.options = options
     this.storage = storage
     this.transport = transport
     this.machine = machine
-    // Trace validation compares snapshot data between members: traced nodes keep the bytes.
-    this.snapshotBytesOnDisk = storage.readSnapshotData !== undefined && options.trace === undefined
+    this.snapshotBytesOnDisk = storage.readSnapshotData !== undefined
     const { meta, data } = recovered.snapshot
-    this.raft = restartRaft(options.raft, this.snapshotBytesOnDisk && data.length > 0
+    const coreTrace = options.raft.trace
+    if (coreTrace !== undefined && this.snapshotBytesOnDisk) this.tracedSnapshotBytes = new Map()
+    this.keepForTrace(meta, data)
+    const raftOptions = this.tracedSnapshotBytes === undefined ? options.raft
+      : { ...options.raft, trace: (event: TraceEvent) => coreTrace!(this.withSnapshotBytes(event)) }
+    this.raft = restartRaft(raftOptions, this.snapshotBytesOnDisk && data.length > 0
       ? { ...recovered, snapshot: { meta, data: SNAPSHOT_BYTES_ON_DISK } }
       : recovered)
     this.snapshotIndex = recovered.snapshot.meta.index
@@ -308,7 +328,8 @@ export class RaftNode {
 
   private async turn(): Promise<void> {
     const readies: Array<Ready> = []
-    for (const input of this.inputs.splice(0)) readies.push(this.step(input))
+    const arriving: ArrivingSnapshots = new Map()
+    for (const input of this.inputs.splice(0)) readies.push(this.step(this.snapshotBytesAside(input, arriving)))
     for (const change of this.confChanges.splice(0)) {
       const ready = this.step({ type: "ProposeConfChange", changes: change.changes, context: change.context })
       if (ready.rejection !== undefined) this.proposalWaiters.reject(change.requestId, new ConfChangeRejectedError(ready.rejection))
@@ -341,7 +362,33 @@ export class RaftNode {
       }
       readies.push(ready)
     }
-    await this.handleReady(mergeReadies(readies))
+    await this.handleReady(mergeReadies(readies), arriving)
+  }
+
+  /** An InstallSnapshotRequest goes to the core with the placeholder; its bytes wait in `arriving`. */
+  private snapshotBytesAside(input: Input, arriving: ArrivingSnapshots): Input {
+    if (!this.snapshotBytesOnDisk || input.type !== "Message") return input
+    const message = input.message
+    if (message.type !== "InstallSnapshotRequest" || message.snapshot.data === SNAPSHOT_BYTES_ON_DISK) return input
+    const { meta, data } = message.snapshot
+    arriving.set(snapshotKey(meta), data)
+    this.keepForTrace(meta, data)
+    return { type: "Message", message: { ...message, snapshot: { meta, data: SNAPSHOT_BYTES_ON_DISK } } }
+  }
+
+  private keepForTrace(meta: SnapshotMeta, data: Uint8Array): void {
+    const kept = this.tracedSnapshotBytes
+    if (kept === undefined) return
+    kept.set(snapshotKey(meta), data)
+    for (const key of kept.keys()) if (kept.size > TRACED_SNAPSHOTS_KEPT) kept.delete(key)
+  }
+
+  private withSnapshotBytes(event: TraceEvent): TraceEvent {
+    const message = event.message
+    if (message?.type !== "InstallSnapshotRequest" || message.snapshot.data !== SNAPSHOT_BYTES_ON_DISK) return event
+    const data = this.tracedSnapshotBytes!.get(snapshotKey(message.snapshot.meta))
+    assert(data !== undefined, `trace: the bytes of snapshot ${message.snapshot.meta.index} are not kept`)
+    return { ...event, message: { ...message, snapshot: { meta: message.snapshot.meta, data } } }
   }
 
   private parkedReads: Array<() => void> = []
@@ -411,7 +458,10 @@ export class RaftNode {
     const meta = message.snapshot.meta
     this.storage.readSnapshotData!(meta).then(
       (data) => {
-        if (!this.stopped) this.transport.send([{ ...message, snapshot: { meta, data } }])
+        if (this.stopped) return
+        const messages = [{ ...message, snapshot: { meta, data } }]
+        this.transport.send(messages)
+        this.trace?.({ kind: "Sent", node: this.options.raft.id, messages, afterPersist: false })
       },
       (error: unknown) => {
         if (this.stopped) return
@@ -444,11 +494,14 @@ export class RaftNode {
     })
   }
 
-  private async handleReady(ready: Ready): Promise<void> {
+  private async handleReady(ready: Ready, arriving: ArrivingSnapshots): Promise<void> {
     this.send(ready.messages, false)
     if (ready.snapshot !== undefined) {
-      await this.saveSnapshot(ready.snapshot, true)
-      this.machine.restore(ready.snapshot.data)
+      const meta = ready.snapshot.meta
+      const data = ready.snapshot.data === SNAPSHOT_BYTES_ON_DISK ? arriving.get(snapshotKey(meta)) : ready.snapshot.data
+      assert(data !== undefined, `installing snapshot ${meta.index} (term ${meta.term}): its bytes did not arrive in this turn`)
+      await this.saveSnapshot({ meta, data }, true)
+      this.machine.restore(data)
       this.snapshotIndex = ready.snapshot.meta.index
       this.appliedIndex = ready.snapshot.meta.index
       this.appliedTerm = ready.snapshot.meta.term
@@ -476,7 +529,7 @@ export class RaftNode {
     }
     if (!applyFirst) await this.apply(ready.committedEntries)
     // The Persisted step may commit (a single voter commits as soon as its own write is durable).
-    if (persisted !== undefined && !isEmptyReady(persisted)) await this.handleReady(persisted)
+    if (persisted !== undefined && !isEmptyReady(persisted)) await this.handleReady(persisted, arriving)
   }
 
   private async apply(entries: ReadonlyArray<Entry>): Promise<void> {
@@ -521,6 +574,7 @@ export class RaftNode {
       data,
     }
     await this.saveSnapshot(snapshot, false)
+    this.keepForTrace(snapshot.meta, data)
     this.snapshotIndex = index
     this.inputs.push({ type: "CompactLog", index, data: this.snapshotBytesOnDisk ? SNAPSHOT_BYTES_ON_DISK : data })
   }

@@ -14,6 +14,7 @@ export const FAULT_KINDS = [
   "leaderTransfer",
   "compaction",
   "snapshotInstall",
+  "snapshotReadBack",
 ] as const
 
 export type FaultKind = (typeof FAULT_KINDS)[number]

@@ -26,10 +26,14 @@ export interface DiskConfig {
 
 /** Durable records beyond this are folded into one snapshot-plus-log form (bounded memory). */
 const DURABLE_RECORDS_MAX = 512
+/** Snapshot files kept for reading back, newest last (as src/platform/snapshot/SnapshotStore.ts). */
+const SNAPSHOT_FILES_KEPT = 5
 
 export class SimDisk {
   private durable: Array<DiskRecord> = []
   private volatile: Array<DiskRecord> = []
+  /** Durable snapshots, newest last: what readSnapshotData finds (folding the records keeps only one). */
+  private snapshotFiles: Array<Snapshot> = []
   /** Bumped by every crash: fsyncs of a dead incarnation never complete. */
   private generation = 0
   /** Slow fsyncs are drawn only while faults are on. */
@@ -67,7 +71,7 @@ export class SimDisk {
       return new Promise((resolve) => {
         this.scheduler.after(this.drawFsyncMs(), `fsync ${this.label}`, () => {
           if (generation !== this.generation) return // crashed meanwhile: never completes
-          this.durable.push(...this.volatile.splice(0, written))
+          this.makeDurable(this.volatile.splice(0, written))
           if (this.durable.length > DURABLE_RECORDS_MAX) {
             this.durable = foldRecords(replay(this.durable, this.bootstrap))
           }
@@ -82,6 +86,27 @@ export class SimDisk {
         else this.faults.compaction++
         return write({ kind: "snapshot", snapshot, installed }, true)
       },
+      // Reads take a drawn time too, so a send from disk races the node's other work.
+      readSnapshotData: (meta) => new Promise((resolve, reject) => {
+        assert(generation === this.generation, "disk: a crashed incarnation read")
+        this.scheduler.after(this.prng.between(this.config.fsyncMsMin, this.config.fsyncMsMax), `read snapshot ${this.label}`, () => {
+          if (generation !== this.generation) return // crashed meanwhile: never completes
+          const found = this.snapshotFiles.find((s) => s.meta.index === meta.index && s.meta.term === meta.term)
+          if (found !== undefined) this.faults.snapshotReadBack++
+          resume(() => found === undefined
+            ? reject(new Error(`no snapshot file for index ${meta.index} term ${meta.term}`))
+            : resolve(found.data))
+        })
+      }),
+    }
+  }
+
+  private makeDurable(records: ReadonlyArray<DiskRecord>): void {
+    this.durable.push(...records)
+    for (const record of records) {
+      if (record.kind !== "snapshot") continue
+      this.snapshotFiles.push(record.snapshot)
+      if (this.snapshotFiles.length > SNAPSHOT_FILES_KEPT) this.snapshotFiles.shift()
     }
   }
 
@@ -92,7 +117,7 @@ export class SimDisk {
     this.volatile = []
     if (volatile.length === 0) return
     const kept = this.prng.chance(0.5) ? 0 : this.prng.below(volatile.length + 1)
-    this.durable.push(...volatile.slice(0, kept))
+    this.makeDurable(volatile.slice(0, kept))
     const lost = volatile.length - kept
     if (lost > 0 && this.prng.chance(0.5)) this.faults.tornWrite++ // cut off whole on recovery
     this.faults.lostUnsyncedWrite += lost

@@ -10,5 +10,7 @@ it("seeds 5258 and 5259 (5 members): an AppendEntries and an InstallSnapshot bat
     const result = await simulate({ seed, steps: 20_000, nodes: 5, verify: false })
     expect(result.failure).toBeUndefined()
     expect(result.faults.snapshotInstall).toBeGreaterThan(0)
+    // The leaders sent those snapshots read back from their disks (RaftNode SNAPSHOT_BYTES_ON_DISK).
+    expect(result.faults.snapshotReadBack).toBeGreaterThan(0)
   }
 })

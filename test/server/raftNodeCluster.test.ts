@@ -118,7 +118,7 @@ describe("RaftNode in a 3-member cluster", () => {
     }
   }, 30_000)
 
-  it("keeps its own snapshots' bytes on disk only, and reads them back to catch a follower up", async () => {
+  it("keeps snapshots' bytes on disk only, its own and those it installs, and reads them back to catch a follower up", async () => {
     const c = cluster(() => new SnapshotKeepingStorage())
     try {
       const leaderId = await c.leader()
@@ -137,6 +137,16 @@ describe("RaftNode in a 3-member cluster", () => {
       expect(storage.reads).toBeGreaterThanOrEqual(1)
       const [a, b] = [leaderId, lagging].map((id) => c.machines.get(id)!.snapshot())
       expect(Buffer.from(a!).equals(Buffer.from(b!))).toBe(true)
+      // The follower installed the leader's snapshot: saved whole, and its core holds only the
+      // placeholder too, so it can send that snapshot on from disk if it leads one day.
+      const followerCore = (c.nodes.get(lagging)! as unknown as { raft: RaftState }).raft
+      const installed = followerCore.log.snapshot.meta
+      expect(installed.index).toBeGreaterThanOrEqual(100)
+      expect(followerCore.log.snapshot.data.length).toBe(0)
+      const sent = await storage.readSnapshotData(installed)
+      const kept = await (c.storages.get(lagging) as SnapshotKeepingStorage).readSnapshotData(installed)
+      expect(kept.length).toBeGreaterThan(1000)
+      expect(Buffer.from(kept).equals(Buffer.from(sent))).toBe(true)
     } finally {
       c.stop()
     }
