@@ -8,12 +8,28 @@ import type { MemberChange } from "./Members.ts"
 
 const KIND_KV = 0
 const KIND_PUBLISH = 1
+const KIND_ALARM = 2
 const HEADER_BYTES = 9
+/** An alarm entry's body: action u8, member ID u64, alarm type u32. */
+const ALARM_BODY_BYTES = 13
 
 export type EntryPayload =
   | { readonly kind: "Kv"; readonly requestId: bigint; readonly command: KvCommand }
   /** A member announces its name and client URLs (etcd's "publish" at startup). */
   | { readonly kind: "Publish"; readonly requestId: bigint; readonly member: PublishedAttributes }
+  /** An alarm raised or cleared, for the whole cluster (etcd's AlarmRequest through Raft). */
+  | { readonly kind: "Alarm"; readonly requestId: bigint; readonly change: AlarmChange }
+
+/** etcd's AlarmRequest actions that change state (GET is answered from local state). */
+export const AlarmAction = { Activate: 1, Deactivate: 2 } as const
+export type AlarmAction = (typeof AlarmAction)[keyof typeof AlarmAction]
+
+export interface AlarmChange {
+  readonly action: AlarmAction
+  readonly memberId: bigint
+  /** etcd's AlarmType: 1 NOSPACE, 2 CORRUPT. */
+  readonly alarm: number
+}
 
 export interface PublishedAttributes {
   readonly id: bigint
@@ -43,6 +59,15 @@ export function encodePublishEntry(requestId: bigint, member: PublishedAttribute
   return withHeader(KIND_PUBLISH, requestId, new TextEncoder().encode(json))
 }
 
+export function encodeAlarmEntry(requestId: bigint, change: AlarmChange): Uint8Array {
+  const body = new Uint8Array(ALARM_BODY_BYTES)
+  const view = new DataView(body.buffer)
+  view.setUint8(0, change.action)
+  view.setBigUint64(1, change.memberId)
+  view.setUint32(9, change.alarm)
+  return withHeader(KIND_ALARM, requestId, body)
+}
+
 export function decodeEntryPayload(data: Uint8Array): EntryPayload {
   if (data.length < HEADER_BYTES) throw new Error("entry data: too short")
   const view = new DataView(data.buffer, data.byteOffset, data.length)
@@ -53,6 +78,13 @@ export function decodeEntryPayload(data: Uint8Array): EntryPayload {
       const body = data.subarray(HEADER_BYTES)
       const parsed = JSON.parse(new TextDecoder().decode(body)) as { id: string; name: string; clientUrls: string[] }
       return { kind: "Publish", requestId, member: { id: BigInt(parsed.id), name: parsed.name, clientUrls: parsed.clientUrls } }
+    }
+    case KIND_ALARM: {
+      if (data.length !== HEADER_BYTES + ALARM_BODY_BYTES) throw new Error("entry data: alarm of the wrong length")
+      const action = view.getUint8(HEADER_BYTES)
+      if (action !== AlarmAction.Activate && action !== AlarmAction.Deactivate) throw new Error(`entry data: unknown alarm action ${action}`)
+      const change = { action, memberId: view.getBigUint64(HEADER_BYTES + 1), alarm: view.getUint32(HEADER_BYTES + 9) }
+      return { kind: "Alarm", requestId, change }
     }
     default: throw new Error(`entry data: unknown kind ${data[0]}`)
   }

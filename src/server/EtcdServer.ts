@@ -9,6 +9,7 @@ import { performance } from "node:perf_hooks"
 import type { Event, KvCommand, KvResult, RangeRequest, TxnRequest } from "../kv/Api.ts"
 import { crc32c, hashKV, leaseLeases, leaseTimeToLive, minLeaseTtlSeconds, range, validateCommand } from "../kv/index.ts"
 import type { Header } from "../platform/grpc/codec/KvCodec.ts"
+import { AlarmType } from "../platform/grpc/codec/MaintenanceCodec.ts"
 import { fetchClusterInfo } from "../platform/transport/ClusterInfo.ts"
 import { loadPeerTls } from "../platform/transport/PeerTls.ts"
 import { GrpcConnections, type Method } from "../platform/grpc/Server.ts"
@@ -24,12 +25,12 @@ import { type ServerConfig, type TlsFiles, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVE
 import { AutoCompactor, parseCompactionPolicy } from "./AutoCompactor.ts"
 import { openDisk } from "./DiskStorage.ts"
 import { PeerLink } from "./PeerLink.ts"
-import { encodeKvEntry, encodePublishEntry } from "./EntryData.ts"
+import { AlarmAction, encodeAlarmEntry, encodeKvEntry, encodePublishEntry, type AlarmChange } from "./EntryData.ts"
 import { loadOrCreateIdentity, raftIdOf, type Identity } from "./Identity.ts"
 import { joinExistingCluster } from "./Join.ts"
 import { type Member, Members } from "./Members.ts"
 import { Membership } from "./Membership.ts"
-import { proposeKv, ServerMachine } from "./ServerMachine.ts"
+import { proposeKv, ServerMachine, type AlarmMember } from "./ServerMachine.ts"
 import { LeaseClock } from "./LeaseClock.ts"
 import { RaftNode, RequestTimeoutError } from "./RaftNode.ts"
 import { TraceFile } from "./TraceFile.ts"
@@ -75,6 +76,12 @@ const REMOVED_STOP_HEARTBEATS = 10
 const ERR_REMOVED = "the member has been permanently removed from the cluster"
 const ERR_TOO_LARGE = "etcdserver: request is too large"
 const ERR_NO_SPACE = "etcdserver: mvcc: database space exceeded"
+const NOSPACE = AlarmType.NOSPACE
+
+/** An alarm as etcd's status errors and etcdctl name it. */
+function alarmName(alarm: number): string {
+  return alarm === AlarmType.NOSPACE ? "NOSPACE" : alarm === AlarmType.CORRUPT ? "CORRUPT" : String(alarm)
+}
 
 function toGrpcError(error: unknown): GrpcError {
   if (error instanceof GrpcError) return error
@@ -296,7 +303,21 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const progressTimer = setInterval(() => hub.notifyProgress(), WATCH_PROGRESS_INTERVAL_MS)
 
   const quotaBytes = config.quotaBackendBytes > 0 ? config.quotaBackendBytes : DEFAULT_QUOTA_BACKEND_BYTES
-  const alarms = new Set<number>() // AlarmType values raised on this member
+  /** Proposes an alarm change through Raft; resolves with what applying it answered. */
+  const proposeAlarm = (change: AlarmChange): Promise<ReadonlyArray<AlarmMember>> => {
+    if (fatal !== undefined) return Promise.reject(new GrpcError(Status.UNAVAILABLE, fatal.message))
+    const requestId = node.newRequestId()
+    return (node.propose(requestId, encodeAlarmEntry(requestId, change)) as Promise<ReadonlyArray<AlarmMember>>).then(undefined, rejectAsGrpcError)
+  }
+  /** As etcd: past the quota a write is refused at once, and NOSPACE is raised for the cluster once. */
+  let raisingNoSpace = false
+  const raiseNoSpace = (): void => {
+    if (raisingNoSpace) return
+    raisingNoSpace = true
+    proposeAlarm({ action: AlarmAction.Activate, memberId: identity.memberId, alarm: NOSPACE })
+      .catch((error: unknown) => log.warn(`raising the NOSPACE alarm: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => (raisingNoSpace = false))
+  }
   const header = (revision?: number): Header => ({
     clusterId: identity.clusterId,
     memberId: identity.memberId,
@@ -308,8 +329,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   function propose(command: KvCommand): Promise<KvResult> {
     if (fatal !== undefined) return Promise.reject(new GrpcError(Status.UNAVAILABLE, fatal.message))
     if (addsData(command)) {
-      if (machine.dbSizeBytes > quotaBytes) alarms.add(1)
-      if (alarms.has(1)) return Promise.reject(new GrpcError(Status.RESOURCE_EXHAUSTED, ERR_NO_SPACE))
+      const overQuota = machine.dbSizeBytes > quotaBytes
+      if (overQuota && !machine.hasAlarm(NOSPACE)) raiseNoSpace()
+      if (overQuota || machine.hasAlarm(NOSPACE)) return Promise.reject(new GrpcError(Status.RESOURCE_EXHAUSTED, ERR_NO_SPACE))
     }
     const requestId = node.newRequestId()
     const data = encodeKvEntry(requestId, command)
@@ -444,7 +466,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
         raftIndex: node.commitIndex,
         raftTerm: node.term,
         raftAppliedIndex: node.appliedIndex,
-        errors: [...alarms].map((a) => (a === 1 ? "memberID:" + identity.memberId + " alarm:NOSPACE" : "")).filter((e) => e !== ""),
+        errors: machine.alarms.map((a) => `memberID:${a.memberId} alarm:${alarmName(a.alarm)}`),
         dbSizeInUse: machine.dbSizeBytes,
         isLearner: machine.members.get(identity.memberId)?.isLearner ?? false,
       }),
@@ -458,10 +480,13 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       },
       snapshot: async () => snapshotBlob(machine.snapshot()),
       defragment: async () => machine.defragment(),
+      // GET answers from this member's state; ACTIVATE and DEACTIVATE go through Raft, as in etcd.
       alarm: async (request) => {
-        if (request.action === 2) alarms.delete(request.alarm) // DEACTIVATE
-        if (request.action === 1 && request.alarm !== 0) alarms.add(request.alarm) // ACTIVATE
-        return [...alarms].map((alarm) => ({ memberId: identity.memberId, alarm }))
+        if (request.action === AlarmAction.Activate || request.action === AlarmAction.Deactivate) {
+          if (request.alarm === AlarmType.NONE) return []
+          return proposeAlarm({ action: request.action, memberId: request.memberId, alarm: request.alarm })
+        }
+        return machine.alarms.filter((a) => request.alarm === AlarmType.NONE || a.alarm === request.alarm)
       },
       moveLeader: (target) => moveLeader(target),
     }),
