@@ -163,7 +163,7 @@ export class RaftNode {
   private readonly defer: (run: () => void) => void
   private readonly trace: ((event: NodeLoopEvent) => void) | undefined
   private readonly bugs: ReadonlySet<NodeLoopBug>
-  /** The core holds SNAPSHOT_BYTES_ON_DISK for snapshots this node saved; send reads them back. */
+  /** The core holds SNAPSHOT_BYTES_ON_DISK for every snapshot (taken here or installed); send reads it back. */
   private readonly snapshotBytesOnDisk: boolean
   /**
    * With a traced core only: the bytes of recent snapshots, so that its trace events show the data
