@@ -4,6 +4,7 @@
 // A Config entry's context: the request ID, then the member change as JSON.
 import { decodeCommand, encodeCommand } from "../kv/index.ts"
 import type { KvCommand } from "../kv/Api.ts"
+import { AlarmAction } from "../platform/grpc/codec/MaintenanceCodec.ts"
 import type { MemberChange } from "./Members.ts"
 
 const KIND_KV = 0
@@ -20,12 +21,11 @@ export type EntryPayload =
   /** An alarm raised or cleared, for the whole cluster (etcd's AlarmRequest through Raft). */
   | { readonly kind: "Alarm"; readonly requestId: bigint; readonly change: AlarmChange }
 
-/** etcd's AlarmRequest actions that change state (GET is answered from local state). */
-export const AlarmAction = { Activate: 1, Deactivate: 2 } as const
-export type AlarmAction = (typeof AlarmAction)[keyof typeof AlarmAction]
+/** The AlarmRequest actions that change state (GET is answered from local state). */
+export type AlarmChangeAction = typeof AlarmAction.ACTIVATE | typeof AlarmAction.DEACTIVATE
 
 export interface AlarmChange {
-  readonly action: AlarmAction
+  readonly action: AlarmChangeAction
   readonly memberId: bigint
   /** etcd's AlarmType: 1 NOSPACE, 2 CORRUPT. */
   readonly alarm: number
@@ -82,7 +82,7 @@ export function decodeEntryPayload(data: Uint8Array): EntryPayload {
     case KIND_ALARM: {
       if (data.length !== HEADER_BYTES + ALARM_BODY_BYTES) throw new Error("entry data: alarm of the wrong length")
       const action = view.getUint8(HEADER_BYTES)
-      if (action !== AlarmAction.Activate && action !== AlarmAction.Deactivate) throw new Error(`entry data: unknown alarm action ${action}`)
+      if (action !== AlarmAction.ACTIVATE && action !== AlarmAction.DEACTIVATE) throw new Error(`entry data: unknown alarm action ${action}`)
       const change = { action, memberId: view.getBigUint64(HEADER_BYTES + 1), alarm: view.getUint32(HEADER_BYTES + 9) }
       return { kind: "Alarm", requestId, change }
     }

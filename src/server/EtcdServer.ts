@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks"
 import type { Event, KvCommand, KvResult, RangeRequest, TxnRequest } from "../kv/Api.ts"
 import { crc32c, hashKV, leaseLeases, leaseTimeToLive, minLeaseTtlSeconds, range, validateCommand } from "../kv/index.ts"
 import type { Header } from "../platform/grpc/codec/KvCodec.ts"
-import { AlarmType } from "../platform/grpc/codec/MaintenanceCodec.ts"
+import { AlarmAction, AlarmType } from "../platform/grpc/codec/MaintenanceCodec.ts"
 import { fetchClusterInfo } from "../platform/transport/ClusterInfo.ts"
 import { loadPeerTls } from "../platform/transport/PeerTls.ts"
 import { GrpcConnections, type Method } from "../platform/grpc/Server.ts"
@@ -25,7 +25,7 @@ import { type ServerConfig, type TlsFiles, DEFAULT_QUOTA_BACKEND_BYTES, GRPC_OVE
 import { AutoCompactor, parseCompactionPolicy } from "./AutoCompactor.ts"
 import { openDisk } from "./DiskStorage.ts"
 import { PeerLink } from "./PeerLink.ts"
-import { AlarmAction, encodeAlarmEntry, encodeKvEntry, encodePublishEntry, type AlarmChange } from "./EntryData.ts"
+import { encodeAlarmEntry, encodeKvEntry, encodePublishEntry, type AlarmChange } from "./EntryData.ts"
 import { loadOrCreateIdentity, raftIdOf, type Identity } from "./Identity.ts"
 import { joinExistingCluster } from "./Join.ts"
 import { type Member, Members } from "./Members.ts"
@@ -314,7 +314,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   const raiseNoSpace = (): void => {
     if (raisingNoSpace) return
     raisingNoSpace = true
-    proposeAlarm({ action: AlarmAction.Activate, memberId: identity.memberId, alarm: NOSPACE })
+    proposeAlarm({ action: AlarmAction.ACTIVATE, memberId: identity.memberId, alarm: NOSPACE })
       .catch((error: unknown) => log.warn(`raising the NOSPACE alarm: ${error instanceof Error ? error.message : String(error)}`))
       .finally(() => (raisingNoSpace = false))
   }
@@ -482,7 +482,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       defragment: async () => machine.defragment(),
       // GET answers from this member's state; ACTIVATE and DEACTIVATE go through Raft, as in etcd.
       alarm: async (request) => {
-        if (request.action === AlarmAction.Activate || request.action === AlarmAction.Deactivate) {
+        if (request.action === AlarmAction.ACTIVATE || request.action === AlarmAction.DEACTIVATE) {
           if (request.alarm === AlarmType.NONE) return []
           return proposeAlarm({ action: request.action, memberId: request.memberId, alarm: request.alarm })
         }

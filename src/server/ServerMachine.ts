@@ -5,7 +5,8 @@ import { EventType } from "../kv/Api.ts"
 import { apply, newStore, type KvConfig, type KvStore } from "../kv/index.ts"
 import { decodeStoreSnapshot, encodeStoreSnapshot } from "../kv/Snapshot.ts"
 import type { Entry } from "../raft/Types.ts"
-import { AlarmAction, decodeConfContext, decodeEntryPayload, encodeKvEntry, type AlarmChange } from "./EntryData.ts"
+import { AlarmAction } from "../platform/grpc/codec/MaintenanceCodec.ts"
+import { decodeConfContext, decodeEntryPayload, encodeKvEntry, type AlarmChange } from "./EntryData.ts"
 import { type Member, Members } from "./Members.ts"
 import type { Applied, StateMachine } from "./RaftNode.ts"
 
@@ -79,7 +80,7 @@ export class ServerMachine implements StateMachine {
   private applyAlarm(change: AlarmChange): ReadonlyArray<AlarmMember> {
     const at = this.alarms.findIndex((a) => a.memberId === change.memberId && a.alarm === change.alarm)
     const alarm = { memberId: change.memberId, alarm: change.alarm }
-    if (change.action === AlarmAction.Activate) {
+    if (change.action === AlarmAction.ACTIVATE) {
       if (at < 0) this.alarms = [...this.alarms, alarm].sort(byMemberThenAlarm)
       return [alarm]
     }

@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest"
 import { putRequest, utf8 } from "../../src/kv/index.ts"
 import type { Entry, LogIndex, Term } from "../../src/raft/Types.ts"
-import { AlarmAction, decodeEntryPayload, encodeAlarmEntry, encodeKvEntry, type AlarmChange } from "../../src/server/EntryData.ts"
+import { AlarmAction } from "../../src/platform/grpc/codec/MaintenanceCodec.ts"
+import { decodeEntryPayload, encodeAlarmEntry, encodeKvEntry, type AlarmChange } from "../../src/server/EntryData.ts"
 import { Members } from "../../src/server/Members.ts"
 import { ServerMachine } from "../../src/server/ServerMachine.ts"
 
@@ -17,15 +18,15 @@ const alarm = (m: ServerMachine, change: AlarmChange) => m.applyEntry(entry(enco
 describe("alarms in the server state machine", () => {
   it("activates and deactivates per member and type, answering as etcd's applier does", () => {
     const m = machine()
-    expect(alarm(m, { action: AlarmAction.Activate, memberId: 9n, alarm: NOSPACE })).toEqual([{ memberId: 9n, alarm: NOSPACE }])
+    expect(alarm(m, { action: AlarmAction.ACTIVATE, memberId: 9n, alarm: NOSPACE })).toEqual([{ memberId: 9n, alarm: NOSPACE }])
     // Raising it again answers the alarm and changes nothing.
-    expect(alarm(m, { action: AlarmAction.Activate, memberId: 9n, alarm: NOSPACE })).toEqual([{ memberId: 9n, alarm: NOSPACE }])
-    alarm(m, { action: AlarmAction.Activate, memberId: 3n, alarm: CORRUPT })
+    expect(alarm(m, { action: AlarmAction.ACTIVATE, memberId: 9n, alarm: NOSPACE })).toEqual([{ memberId: 9n, alarm: NOSPACE }])
+    alarm(m, { action: AlarmAction.ACTIVATE, memberId: 3n, alarm: CORRUPT })
     expect(m.alarms).toEqual([{ memberId: 3n, alarm: CORRUPT }, { memberId: 9n, alarm: NOSPACE }])
     expect(m.hasAlarm(NOSPACE)).toBe(true)
     // Clearing another member's NOSPACE clears nothing.
-    expect(alarm(m, { action: AlarmAction.Deactivate, memberId: 3n, alarm: NOSPACE })).toEqual([])
-    expect(alarm(m, { action: AlarmAction.Deactivate, memberId: 9n, alarm: NOSPACE })).toEqual([{ memberId: 9n, alarm: NOSPACE }])
+    expect(alarm(m, { action: AlarmAction.DEACTIVATE, memberId: 3n, alarm: NOSPACE })).toEqual([])
+    expect(alarm(m, { action: AlarmAction.DEACTIVATE, memberId: 9n, alarm: NOSPACE })).toEqual([{ memberId: 9n, alarm: NOSPACE }])
     expect(m.hasAlarm(NOSPACE)).toBe(false)
     expect(m.alarms).toEqual([{ memberId: 3n, alarm: CORRUPT }])
   })
@@ -33,7 +34,7 @@ describe("alarms in the server state machine", () => {
   it("keeps the alarms in its snapshot, and restores a snapshot of the format without them", () => {
     const m = machine()
     m.applyEntry(entry(encodeKvEntry(2n, { type: "Put", request: putRequest({ key: utf8("k"), value: utf8("v") }) })))
-    alarm(m, { action: AlarmAction.Activate, memberId: 9n, alarm: NOSPACE })
+    alarm(m, { action: AlarmAction.ACTIVATE, memberId: 9n, alarm: NOSPACE })
     const restored = machine()
     restored.restore(m.snapshot())
     expect(restored.alarms).toEqual([{ memberId: 9n, alarm: NOSPACE }])
@@ -55,7 +56,7 @@ describe("alarms in the server state machine", () => {
   })
 
   it("refuses alarm entries it cannot read", () => {
-    const good = encodeAlarmEntry(5n, { action: AlarmAction.Activate, memberId: 1n, alarm: NOSPACE })
+    const good = encodeAlarmEntry(5n, { action: AlarmAction.ACTIVATE, memberId: 1n, alarm: NOSPACE })
     expect(decodeEntryPayload(good)).toEqual({ kind: "Alarm", requestId: 5n, change: { action: 1, memberId: 1n, alarm: NOSPACE } })
     const badAction = good.slice()
     badAction[9] = 7
