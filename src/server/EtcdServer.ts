@@ -330,8 +330,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     if (fatal !== undefined) return Promise.reject(new GrpcError(Status.UNAVAILABLE, fatal.message))
     if (addsData(command)) {
       const overQuota = machine.dbSizeBytes > quotaBytes
-      if (overQuota && !machine.hasAlarm(NOSPACE)) raiseNoSpace()
-      if (overQuota || machine.hasAlarm(NOSPACE)) return Promise.reject(new GrpcError(Status.RESOURCE_EXHAUSTED, ERR_NO_SPACE))
+      const noSpace = machine.hasAlarm(NOSPACE)
+      if (overQuota && !noSpace) raiseNoSpace()
+      if (overQuota || noSpace) return Promise.reject(new GrpcError(Status.RESOURCE_EXHAUSTED, ERR_NO_SPACE))
     }
     const requestId = node.newRequestId()
     const data = encodeKvEntry(requestId, command)
