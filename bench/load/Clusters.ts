@@ -108,7 +108,7 @@ function createMember(kind: ServerKind, ports: Ports, workDir: string, initialCl
     ]
     return kind === "etcd"
       ? [...common, "--logger=zap", "--log-outputs=stderr", "--log-level=warn"]
-      : [...verikvCommand.args, ...common, "--log-level=info"]
+      : [...verikvCommand().args, ...common, "--log-level=info"]
   }
 
   const ready = async (logFrom: number): Promise<boolean> => {
@@ -136,7 +136,7 @@ function createMember(kind: ServerKind, ports: Ports, workDir: string, initialCl
     assert(current === undefined || current.gone, `member ${ports.name} is not running`)
     const etcd = etcdAvailability()
     if (kind === "etcd" && !etcd.available) throw new Error(etcd.reason)
-    const binary = kind === "etcd" ? (etcd.available ? etcd.binary : "etcd") : verikvCommand.binary
+    const binary = kind === "etcd" ? (etcd.available ? etcd.binary : "etcd") : verikvCommand().binary
     fs.appendFileSync(logPath, `--- bench: starting ${ports.name} ---\n`)
     const logFrom = fs.readFileSync(logPath, "utf8").length
     const log = fs.openSync(logPath, "a")

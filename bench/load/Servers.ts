@@ -31,10 +31,12 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../
 
 /**
  * The verikv command to run: by default this tree built as `npm start` builds it (scripts/build.ts,
- * into a temporary directory, once per bench process); VERIKV_BENCH_MAIN runs another entry as it
- * is (another checkout's dist/verikv.js, or a src/cli/main.ts through Node's type stripping).
+ * into a temporary directory, once per bench process, when the first verikv starts: benches that
+ * start none, such as bench:grpc, build nothing); VERIKV_BENCH_MAIN runs another entry as it is
+ * (another checkout's dist/verikv.js, or a src/cli/main.ts through Node's type stripping).
  */
-const verikvMain = process.env.VERIKV_BENCH_MAIN ?? buildThisTree()
+let built: string | undefined
+const verikvMain = (): string => process.env.VERIKV_BENCH_MAIN ?? (built ??= buildThisTree())
 
 function buildThisTree(): string {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "verikv-bench-build-"))
@@ -45,7 +47,7 @@ function buildThisTree(): string {
 
 /** Which verikv ran, for the report: the commit of its checkout (and whether it had local edits), or its path. */
 export function describeVerikv(): string {
-  const dir = process.env.VERIKV_BENCH_MAIN === undefined ? repoRoot : path.dirname(verikvMain)
+  const dir = process.env.VERIKV_BENCH_MAIN === undefined ? repoRoot : path.dirname(verikvMain())
   try {
     const git = (...args: Array<string>) => execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()
     const top = git("rev-parse", "--show-toplevel")
@@ -59,7 +61,8 @@ export function describeVerikv(): string {
 /** Extra Node flags for verikv, for profiling (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). */
 const verikvNodeFlags = (process.env.VERIKV_BENCH_NODE_FLAGS ?? "").split(" ").filter((flag) => flag !== "")
 /** How to run verikv: this Node, its flags and the command's script. */
-export const verikvCommand = { binary: process.execPath, args: [...verikvNodeFlags, verikvMain] } as const
+export const verikvCommand = (): { readonly binary: string; readonly args: ReadonlyArray<string> } =>
+  ({ binary: process.execPath, args: [...verikvNodeFlags, verikvMain()] })
 const verikvReadyLine = "serving client requests on"
 const readyTimeoutMs = 30_000
 const stopTimeoutMs = 10_000
@@ -86,7 +89,7 @@ export async function startServer(kind: ServerKind, dataRoot: string): Promise<R
   if (kind === "etcd" && !etcd.available) throw new Error(etcd.reason)
   const [binary, args] = kind === "etcd"
     ? [etcd.available ? etcd.binary : "etcd", [...common, "--logger=zap", "--log-outputs=stderr", "--log-level=warn"]]
-    : [verikvCommand.binary, [...verikvCommand.args, ...common, "--log-level=info"]]
+    : [verikvCommand().binary, [...verikvCommand().args, ...common, "--log-level=info"]]
   const log = fs.openSync(logPath, "a")
   const child = spawn(binary, args, { stdio: ["ignore", log, log] })
   fs.closeSync(log)
