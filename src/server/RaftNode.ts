@@ -50,8 +50,6 @@ function isSnapshotOnDisk(message: Message): message is InstallSnapshotRequest {
 /** A traced core's snapshots whose bytes the node keeps for its trace events (the newest few). */
 const TRACED_SNAPSHOTS_KEPT = 8
 
-/** Bytes of snapshots that arrived in one turn, by meta, while the core holds the placeholder. */
-type ArrivingSnapshots = Map<string, Uint8Array>
 const snapshotKey = (meta: SnapshotMeta): string => `${meta.index}/${meta.term}`
 
 export interface NodeTransport {
@@ -171,6 +169,11 @@ export class RaftNode {
    * untraced one does.
    */
   private readonly tracedSnapshotBytes: Map<string, Uint8Array> | undefined
+  /**
+   * Bytes of snapshots that arrived in the current turn, by meta, while the core holds the
+   * placeholder; emptied when the turn ends (turns run one at a time, see runTurns).
+   */
+  private readonly arrivingSnapshots = new Map<string, Uint8Array>()
 
   constructor(options: RaftNodeOptions, recovered: Storage, storage: NodeStorage, transport: NodeTransport, machine: StateMachine) {
     this.options = options
@@ -328,8 +331,7 @@ export class RaftNode {
 
   private async turn(): Promise<void> {
     const readies: Array<Ready> = []
-    const arriving: ArrivingSnapshots = new Map()
-    for (const input of this.inputs.splice(0)) readies.push(this.step(this.snapshotBytesAside(input, arriving)))
+    for (const input of this.inputs.splice(0)) readies.push(this.step(this.snapshotBytesAside(input)))
     for (const change of this.confChanges.splice(0)) {
       const ready = this.step({ type: "ProposeConfChange", changes: change.changes, context: change.context })
       if (ready.rejection !== undefined) this.proposalWaiters.reject(change.requestId, new ConfChangeRejectedError(ready.rejection))
@@ -362,16 +364,20 @@ export class RaftNode {
       }
       readies.push(ready)
     }
-    await this.handleReady(mergeReadies(readies), arriving)
+    try {
+      await this.handleReady(mergeReadies(readies))
+    } finally {
+      this.arrivingSnapshots.clear()
+    }
   }
 
-  /** An InstallSnapshotRequest goes to the core with the placeholder; its bytes wait in `arriving`. */
-  private snapshotBytesAside(input: Input, arriving: ArrivingSnapshots): Input {
+  /** An InstallSnapshotRequest goes to the core with the placeholder; its bytes wait in arrivingSnapshots. */
+  private snapshotBytesAside(input: Input): Input {
     if (!this.snapshotBytesOnDisk || input.type !== "Message") return input
     const message = input.message
     if (message.type !== "InstallSnapshotRequest" || message.snapshot.data === SNAPSHOT_BYTES_ON_DISK) return input
     const { meta, data } = message.snapshot
-    arriving.set(snapshotKey(meta), data)
+    this.arrivingSnapshots.set(snapshotKey(meta), data)
     this.keepForTrace(meta, data)
     return { type: "Message", message: { ...message, snapshot: { meta, data: SNAPSHOT_BYTES_ON_DISK } } }
   }
@@ -494,11 +500,11 @@ export class RaftNode {
     })
   }
 
-  private async handleReady(ready: Ready, arriving: ArrivingSnapshots): Promise<void> {
+  private async handleReady(ready: Ready): Promise<void> {
     this.send(ready.messages, false)
     if (ready.snapshot !== undefined) {
       const meta = ready.snapshot.meta
-      const data = ready.snapshot.data === SNAPSHOT_BYTES_ON_DISK ? arriving.get(snapshotKey(meta)) : ready.snapshot.data
+      const data = ready.snapshot.data === SNAPSHOT_BYTES_ON_DISK ? this.arrivingSnapshots.get(snapshotKey(meta)) : ready.snapshot.data
       assert(data !== undefined, `installing snapshot ${meta.index} (term ${meta.term}): its bytes did not arrive in this turn`)
       await this.saveSnapshot({ meta, data }, true)
       this.machine.restore(data)
@@ -529,7 +535,7 @@ export class RaftNode {
     }
     if (!applyFirst) await this.apply(ready.committedEntries)
     // The Persisted step may commit (a single voter commits as soon as its own write is durable).
-    if (persisted !== undefined && !isEmptyReady(persisted)) await this.handleReady(persisted, arriving)
+    if (persisted !== undefined && !isEmptyReady(persisted)) await this.handleReady(persisted)
   }
 
   private async apply(entries: ReadonlyArray<Entry>): Promise<void> {
